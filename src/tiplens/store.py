@@ -1,0 +1,447 @@
+"""The store: one embedded DuckDB file. This is the only module that talks to DuckDB.
+
+Tables (see ``docs/store.md`` for every column):
+
+``files``
+    provenance, one row per ingested file; identity is (source, dataset, edition).
+``observations``
+    one row per published value, long format, with censoring bounds.
+``quarantine``
+    every source row that was not loaded, with its row number, column and reason.
+``countries``
+    ISO3 → names, UN M49 region/subregion, and the sources' own regions.
+``records_<name>``
+    case-level and list tables (CTDC victims, prosecution cases, MSE capture histories).
+    Tables whose name is in :data:`SENSITIVE_TABLES` hold case-level data about people and
+    must only reach an output through the disclosure-control step.
+
+An ingest is one transaction: :meth:`Store.replace_file` deletes the previous rows of the same
+(source, dataset, edition) and of the embedded default for that source, inserts the new rows
+and the provenance row, and commits; any failure rolls everything back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pandas as pd
+
+from .errors import StoreBusyError, TiplensError
+
+#: Columns of ``observations``, in order, with their DuckDB types.
+OBSERVATION_COLUMNS: dict[str, str] = {
+    "file_id": "INTEGER",
+    "source": "VARCHAR",
+    "dataset": "VARCHAR",
+    "edition": "VARCHAR",
+    "iso3": "VARCHAR",
+    "country": "VARCHAR",
+    "source_region": "VARCHAR",
+    "source_subregion": "VARCHAR",
+    "year": "INTEGER",
+    "date": "VARCHAR",
+    "indicator": "VARCHAR",
+    "measure": "VARCHAR",
+    "dimension": "VARCHAR",
+    "category": "VARCHAR",
+    "category_iso3": "VARCHAR",
+    "category_class": "VARCHAR",
+    "sex": "VARCHAR",
+    "age": "VARCHAR",
+    "value": "DOUBLE",
+    "lower": "DOUBLE",
+    "upper": "DOUBLE",
+    "censored": "BOOLEAN",
+    "unit": "VARCHAR",
+    "status": "VARCHAR",
+    "flag": "VARCHAR",
+    "source_row": "INTEGER",
+    "source_rows": "INTEGER",
+}
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "file_id": "INTEGER",
+    "source": "VARCHAR",
+    "dataset": "VARCHAR",
+    "edition": "VARCHAR",
+    "row_number": "INTEGER",
+    "column_name": "VARCHAR",
+    "reason": "VARCHAR",
+    "raw": "VARCHAR",
+}
+
+FILE_COLUMNS: dict[str, str] = {
+    "file_id": "INTEGER",
+    "path": "VARCHAR",
+    "source": "VARCHAR",
+    "dataset": "VARCHAR",
+    "edition": "VARCHAR",
+    "edition_origin": "VARCHAR",
+    "sha256": "VARCHAR",
+    "rows_read": "BIGINT",
+    "rows_loaded": "BIGINT",
+    "rows_quarantined": "BIGINT",
+    "loaded_at": "TIMESTAMP",
+    "tiplens_version": "VARCHAR",
+    "origin": "VARCHAR",
+}
+
+COUNTRY_COLUMNS: dict[str, str] = {
+    "iso3": "VARCHAR",
+    "name": "VARCHAR",
+    "name_official": "VARCHAR",
+    "m49_code": "INTEGER",
+    "m49_region": "VARCHAR",
+    "m49_subregion": "VARCHAR",
+    "m49_intermediate": "VARCHAR",
+    "unodc_region": "VARCHAR",
+    "unodc_subregion": "VARCHAR",
+    "walkfree_region": "VARCHAR",
+    "un_member_since": "INTEGER",
+    "note": "VARCHAR",
+}
+
+#: Record tables that hold case-level data about people (victims, defendants).
+SENSITIVE_TABLES = frozenset({"records_ctdc_victims", "records_prosecution_cases",
+                              "records_prosecution_defendants", "records_case_law"})
+
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+def default_path() -> Path:
+    """``$TIPLENS_DB``, else ``tiplens.duckdb`` in the user data directory."""
+    env = os.environ.get("TIPLENS_DB")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "tiplens" / "tiplens.duckdb"
+
+
+def _ddl(table: str, columns: dict[str, str]) -> str:
+    cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
+
+
+def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Return ``frame`` with exactly ``columns`` (missing ones as nulls), in order."""
+    out = frame.reindex(columns=list(columns))
+    return out
+
+
+class Store:
+    """An open tiplens store.
+
+    Use :func:`open_store` rather than constructing this directly: it creates the schema
+    and fills a fresh store from the embedded default dataset.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False,
+                 timeout: float = BUSY_TIMEOUT_SECONDS):
+        self.path = Path(path)
+        self.read_only = read_only
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:  # another process holds the lock
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    if "lock" in str(exc).lower():
+                        raise StoreBusyError(
+                            f"{self.path}: store is busy (another tiplens process is writing to it). "
+                            f"Wait for it to finish, or pass a longer --timeout.") from None
+                    raise TiplensError(f"{self.path}: cannot open the store ({exc}). "
+                                       "Check the path, or remove the file to start afresh.") from None
+                time.sleep(0.2)
+            except duckdb.Error as exc:
+                raise TiplensError(f"{self.path}: not a tiplens store or damaged ({exc}). "
+                                   "Pass another --db, or move the file away to start afresh.") from None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def is_initialised(self) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'files'").fetchone()
+        return bool(row[0])
+
+    def create_schema(self) -> None:
+        self.con.execute(_ddl("files", FILE_COLUMNS))
+        self.con.execute(_ddl("observations", OBSERVATION_COLUMNS))
+        self.con.execute(_ddl("quarantine", QUARANTINE_COLUMNS))
+        self.con.execute(_ddl("countries", COUNTRY_COLUMNS))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------------
+    def _next_file_id(self) -> int:
+        return int(self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0])
+
+    def _record_tables(self) -> list[str]:
+        rows = self.con.execute("SELECT table_name FROM information_schema.tables "
+                                "WHERE table_name LIKE 'records_%' ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def _delete_files(self, where: str, params: list) -> list[int]:
+        ids = [r[0] for r in self.con.execute(f"SELECT file_id FROM files WHERE {where}", params).fetchall()]
+        if ids:
+            id_list = ", ".join(str(int(i)) for i in ids)
+            for table in ["observations", "quarantine", *self._record_tables()]:
+                self.con.execute(f'DELETE FROM "{table}" WHERE file_id IN ({id_list})')
+            self.con.execute(f"DELETE FROM files WHERE file_id IN ({id_list})")
+        return ids
+
+    def _insert(self, table: str, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> None:
+        if frame is None or len(frame) == 0:
+            return
+        if columns is not None:
+            frame = _conform(frame, columns)
+        self.con.register("_incoming", frame)
+        try:
+            names = ", ".join(f'"{c}"' for c in frame.columns)
+            self.con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming')
+        finally:
+            self.con.unregister("_incoming")
+
+    def _ensure_record_table(self, table: str, frame: pd.DataFrame) -> None:
+        self.con.register("_shape", frame.head(0))
+        try:
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _shape')
+        finally:
+            self.con.unregister("_shape")
+
+    def replace_files(self, batch: list[tuple[dict, pd.DataFrame, pd.DataFrame, dict]],
+                      countries: Callable[[], pd.DataFrame] | None = None) -> list[dict]:
+        """Write several files' rows in one transaction.
+
+        ``batch`` holds (provenance info, observations, quarantine, record tables) per file.
+        Each file first deletes earlier rows of the same (source, dataset, edition) and, when it
+        is a real file, the embedded default's rows of that source. Returns, per file, its new
+        ``file_id`` and the provenance rows it replaced. ``countries``, if given, is called
+        inside the same transaction (it sees the new rows) to rebuild the ``countries`` table.
+        Any failure rolls back everything.
+        """
+        results = []
+        with self.transaction():
+            for info, observations, quarantine, records in batch:
+                results.append(self._replace_file(info, observations, quarantine, records))
+            if countries is not None:
+                table = countries()
+                self.con.execute("DELETE FROM countries")
+                self._insert("countries", table, COUNTRY_COLUMNS)
+        return results
+
+    def _replace_file(self, info, observations, quarantine, records) -> dict:
+        where = ("source = ? AND (dataset = ? AND edition = ? OR (origin = 'default' AND ? <> 'default'))")
+        params = [info["source"], info["dataset"], info["edition"], info["origin"]]
+        replaced = self.con.execute(
+            f"SELECT path, source, dataset, edition, origin, sha256 FROM files WHERE {where}", params).df()
+        self._delete_files(where, params)
+        file_id = self._next_file_id()
+        stamp = {"file_id": file_id, "source": info["source"], "dataset": info["dataset"],
+                 "edition": info["edition"]}
+        self._insert("observations", observations.assign(**stamp), OBSERVATION_COLUMNS)
+        self._insert("quarantine", quarantine.assign(**stamp), QUARANTINE_COLUMNS)
+        for name, frame in (records or {}).items():
+            table = f"records_{name}"
+            frame = frame.assign(file_id=file_id)
+            self._ensure_record_table(table, frame)
+            self._insert(table, frame)
+        row = dict(info, file_id=file_id)
+        row.setdefault("loaded_at", datetime.now(timezone.utc).replace(tzinfo=None))
+        self._insert("files", pd.DataFrame([row]), FILE_COLUMNS)
+        return {"file_id": file_id, "replaced": replaced.to_dict("records")}
+
+    def source_regions(self) -> pd.DataFrame:
+        """Each country's region as its newest source edition states it, per source."""
+        return self.con.execute("""
+            SELECT DISTINCT ON (o.source, o.iso3) o.source, o.iso3, o.source_region, o.source_subregion
+            FROM observations o JOIN files f USING (file_id)
+            WHERE o.iso3 IS NOT NULL AND o.source_region IS NOT NULL
+            ORDER BY o.source, o.iso3, f.edition DESC""").df()
+
+    def load_tables(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Bulk-append whole tables (used to fill a fresh store from the embedded default)."""
+        with self.transaction():
+            for table, frame in tables.items():
+                if table.startswith("records_"):
+                    self._ensure_record_table(table, frame)
+                    self._insert(table, frame)
+                else:
+                    self._insert(table, frame, _COLUMNS_BY_TABLE[table])
+
+    # -- reading ---------------------------------------------------------------------------
+    def files(self, source: str | None = None) -> pd.DataFrame:
+        sql = "SELECT * FROM files" + (" WHERE source = ?" if source else "") + \
+              " ORDER BY source, dataset, edition, file_id"
+        return self.con.execute(sql, [source] if source else []).df()
+
+    def quarantine(self, source: str | None = None) -> pd.DataFrame:
+        sql = ("SELECT q.source, q.dataset, q.edition, f.path, q.row_number, q.column_name, q.reason, q.raw "
+               "FROM quarantine q JOIN files f USING (file_id)")
+        if source:
+            sql += " WHERE q.source = ?"
+        sql += " ORDER BY q.source, q.dataset, q.edition, q.row_number"
+        return self.con.execute(sql, [source] if source else []).df()
+
+    def countries(self) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM countries ORDER BY iso3").df()
+
+    def editions(self, source: str | None = None) -> pd.DataFrame:
+        """Editions present per source and dataset, newest first."""
+        sql = ("SELECT source, dataset, edition, origin, file_id FROM files"
+               + (" WHERE source = ?" if source else "") + " ORDER BY source, dataset, edition DESC")
+        return self.con.execute(sql, [source] if source else []).df()
+
+    def observations(self, *, source: str | None = None, edition: str | None = None,
+                     indicators: list[str] | None = None, measures: list[str] | None = None,
+                     dimension: str | None = None, newest: bool = True,
+                     year_from: int | None = None, year_to: int | None = None,
+                     include_conflicts: bool = False) -> pd.DataFrame:
+        """Observations, by default only from the newest edition of each source and dataset.
+
+        ``edition`` pins one edition (and implies ``newest=False``). Conflicting rows
+        (``status = 'conflict'``) are left out unless ``include_conflicts``.
+        """
+        where, params = [], []
+        if source:
+            where.append("o.source = ?")
+            params.append(source)
+        if edition:
+            where.append("o.edition = ?")
+            params.append(edition)
+            newest = False
+        if indicators:
+            where.append(f"o.indicator IN ({', '.join('?' for _ in indicators)})")
+            params.extend(indicators)
+        if measures:
+            where.append(f"o.measure IN ({', '.join('?' for _ in measures)})")
+            params.extend(measures)
+        if dimension:
+            where.append("o.dimension = ?")
+            params.append(dimension)
+        if year_from is not None:
+            where.append("o.year >= ?")
+            params.append(int(year_from))
+        if year_to is not None:
+            where.append("o.year <= ?")
+            params.append(int(year_to))
+        if not include_conflicts:
+            where.append("coalesce(o.status, 'ok') <> 'conflict'")
+        if newest:
+            where.append("o.file_id IN (SELECT file_id FROM (SELECT file_id, row_number() OVER "
+                         "(PARTITION BY source, dataset ORDER BY edition DESC, file_id DESC) AS rn "
+                         "FROM files) WHERE rn = 1)")
+        sql = "SELECT o.* FROM observations o"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.con.execute(sql, params).df()
+
+    def compare_editions(self, source: str, old: str, new: str) -> pd.DataFrame:
+        """Values of one source in two editions side by side, matched on their natural key.
+
+        Columns: iso3, year, indicator, dimension, category, sex, age, then ``value_old``,
+        ``lower_old``, ``upper_old``, ``value_new``, ``lower_new``, ``upper_new`` and
+        ``change`` (``same``, ``revised``, ``added``, ``dropped``).
+        """
+        key = ["iso3", "country", "year", "indicator", "dimension", "category", "sex", "age"]
+        on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM b.{k}" for k in key)
+        sel = ", ".join(f"coalesce(a.{k}, b.{k}) AS {k}" for k in key)
+        sql = f"""
+            WITH a AS (SELECT * FROM observations WHERE source = ? AND edition = ?
+                       AND coalesce(status, 'ok') <> 'conflict'),
+                 b AS (SELECT * FROM observations WHERE source = ? AND edition = ?
+                       AND coalesce(status, 'ok') <> 'conflict')
+            SELECT {sel},
+                   a.value AS value_old, a.lower AS lower_old, a.upper AS upper_old,
+                   b.value AS value_new, b.lower AS lower_new, b.upper AS upper_new,
+                   CASE WHEN a.indicator IS NULL THEN 'added'
+                        WHEN b.indicator IS NULL THEN 'dropped'
+                        WHEN a.lower IS NOT DISTINCT FROM b.lower AND a.upper IS NOT DISTINCT FROM b.upper
+                        THEN 'same' ELSE 'revised' END AS change
+            FROM a FULL OUTER JOIN b ON {on}
+            ORDER BY iso3, year, indicator, dimension, category, sex, age"""
+        return self.con.execute(sql, [source, old, source, new]).df()
+
+    def records(self, name: str) -> pd.DataFrame:
+        """A non-sensitive record table (e.g. ``mse_lists``). Sensitive tables are refused here."""
+        table = f"records_{name}"
+        if table in SENSITIVE_TABLES:
+            raise TiplensError(f"{table} holds case-level data about people and is only available "
+                               "through declared, disclosure-controlled tables.")
+        if table not in self._record_tables():
+            return pd.DataFrame()
+        return self.con.execute(f'SELECT * FROM "{table}"').df()
+
+    def table_counts(self) -> dict[str, int]:
+        names = ["files", "observations", "quarantine", "countries", *self._record_tables()]
+        return {n: int(self.con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+
+    def dump_tables(self, where_origin: str | None = None) -> dict[str, pd.DataFrame]:
+        """All rows of every table (optionally only of files with a given origin)."""
+        out = {}
+        filt = ""
+        params: list = []
+        if where_origin:
+            filt = " WHERE file_id IN (SELECT file_id FROM files WHERE origin = ?)"
+            params = [where_origin]
+        for table in ["files", "observations", "quarantine", *self._record_tables()]:
+            out[table] = self.con.execute(f'SELECT * FROM "{table}"{filt}', params).df()
+        return out
+
+
+_COLUMNS_BY_TABLE = {"files": FILE_COLUMNS, "observations": OBSERVATION_COLUMNS,
+                     "quarantine": QUARANTINE_COLUMNS, "countries": COUNTRY_COLUMNS}
+
+
+def open_store(path: str | os.PathLike | None = None, *, read_only: bool = False,
+               timeout: float = BUSY_TIMEOUT_SECONDS, with_default: bool = True) -> Store:
+    """Open (creating if needed) the store at ``path`` (default: :func:`default_path`).
+
+    A new store is filled from the embedded default dataset unless ``with_default=False``.
+    """
+    path = Path(path) if path is not None else default_path()
+    fresh = not path.exists()
+    if fresh:
+        if read_only:
+            # a reader of a store that does not exist yet gets a filled one
+            open_store(path, timeout=timeout, with_default=with_default).close()
+            fresh = False
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    store = Store(path, read_only=read_only, timeout=timeout)
+    if not read_only and not store.is_initialised():
+        try:
+            store.create_schema()
+            if with_default:
+                from ._default import load_default
+                load_default(store)
+        except BaseException:
+            store.close()
+            if fresh:
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
+            raise
+    return store

@@ -1,0 +1,41 @@
+"""Shared fixtures.
+
+Tests that need the real public files use the ``real_data`` fixture: it points at
+``$TIPLENS_TEST_DATA`` (default ``../shared/data`` beside the repository). Where that folder is
+missing the tests are skipped with a message naming the setting, except under CI
+(``TIPLENS_REQUIRE_TEST_DATA=1``, set by ``.ci/run``), where their absence is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_dir() -> Path:
+    return Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    path = real_data_dir()
+    if not (path / "unodc_glotip").is_dir():
+        message = (f"real public files not found at {path}: set TIPLENS_TEST_DATA to the folder "
+                   "that holds unodc_glotip/, tip_tiers_kelley/, ...")
+        if os.environ.get("TIPLENS_REQUIRE_TEST_DATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def empty_store(tmp_path):
+    """A new store with the schema but without the embedded default dataset."""
+    from tiplens.store import open_store
+    store = open_store(tmp_path / "test.duckdb", with_default=False)
+    yield store
+    store.close()
