@@ -39,3 +39,12 @@ def empty_store(tmp_path):
     store = open_store(tmp_path / "test.duckdb", with_default=False)
     yield store
     store.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Never touch the user's own store or cache: point the defaults into a temporary folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("TIPLENS_DB", str(home / "default.duckdb"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.delenv("TIPLENS_FETCH_MIRROR", raising=False)

@@ -3,15 +3,16 @@
 The public API::
 
     import tiplens as tl
-    with tl.open_store() as store:          # $TIPLENS_DB or the user data directory
-        tl.ingest(["data_glotip.xlsx"], store=store)
-        panel = tl.panel(store, year_from=2010)
+    tl.ingest(["data_glotip.xlsx"])          # into $TIPLENS_DB or the user data directory
+    panel = tl.panel(year_from=2010)         # a DataFrame, one row per country-year
+    with tl.open_store("my.duckdb") as store:
+        tl.ingest(["data_glotip.xlsx"], db=store)
 """
 
-from ._ingest import ingest
 from ._version import __version__
 from .errors import InputFileError, StoreBusyError, TiplensError
 from .store import Store, open_store
+from .api import fetch, ingest, panel, quarantine, sources, write_table
 
-__all__ = ["__version__", "open_store", "Store", "ingest", "TiplensError", "InputFileError",
-           "StoreBusyError"]
+__all__ = ["__version__", "open_store", "Store", "ingest", "sources", "quarantine", "panel", "fetch",
+           "write_table", "TiplensError", "InputFileError", "StoreBusyError"]

@@ -163,6 +163,10 @@ class Store:
                 raise TiplensError(f"{self.path}: not a tiplens store or damaged ({exc}). "
                                    "Pass another --db, or move the file away to start afresh.") from None
 
+    def _run(self, sql: str, params: list | None = None) -> None:
+        """Execute a statement whose result is not needed (DuckDB 2 wants every result drained)."""
+        self.con.execute(sql, params or []).fetchall()
+
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
         self.con.close()
@@ -175,29 +179,29 @@ class Store:
 
     def is_initialised(self) -> bool:
         row = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'files'").fetchone()
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'files'").fetchall()[0]
         return bool(row[0])
 
     def create_schema(self) -> None:
-        self.con.execute(_ddl("files", FILE_COLUMNS))
-        self.con.execute(_ddl("observations", OBSERVATION_COLUMNS))
-        self.con.execute(_ddl("quarantine", QUARANTINE_COLUMNS))
-        self.con.execute(_ddl("countries", COUNTRY_COLUMNS))
+        self._run(_ddl("files", FILE_COLUMNS))
+        self._run(_ddl("observations", OBSERVATION_COLUMNS))
+        self._run(_ddl("quarantine", QUARANTINE_COLUMNS))
+        self._run(_ddl("countries", COUNTRY_COLUMNS))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+        self._run("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._run("ROLLBACK")
             raise
         else:
-            self.con.execute("COMMIT")
+            self._run("COMMIT")
 
     # -- writing ---------------------------------------------------------------------------
     def _next_file_id(self) -> int:
-        return int(self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0])
+        return int(self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchall()[0][0])
 
     def _record_tables(self) -> list[str]:
         rows = self.con.execute("SELECT table_name FROM information_schema.tables "
@@ -209,8 +213,8 @@ class Store:
         if ids:
             id_list = ", ".join(str(int(i)) for i in ids)
             for table in ["observations", "quarantine", *self._record_tables()]:
-                self.con.execute(f'DELETE FROM "{table}" WHERE file_id IN ({id_list})')
-            self.con.execute(f"DELETE FROM files WHERE file_id IN ({id_list})")
+                self._run(f'DELETE FROM "{table}" WHERE file_id IN ({id_list})')
+            self._run(f"DELETE FROM files WHERE file_id IN ({id_list})")
         return ids
 
     def _insert(self, table: str, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> None:
@@ -221,14 +225,14 @@ class Store:
         self.con.register("_incoming", frame)
         try:
             names = ", ".join(f'"{c}"' for c in frame.columns)
-            self.con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming')
+            self._run(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming')
         finally:
             self.con.unregister("_incoming")
 
     def _ensure_record_table(self, table: str, frame: pd.DataFrame) -> None:
         self.con.register("_shape", frame.head(0))
         try:
-            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _shape')
+            self._run(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _shape')
         finally:
             self.con.unregister("_shape")
 
@@ -249,7 +253,7 @@ class Store:
                 results.append(self._replace_file(info, observations, quarantine, records))
             if countries is not None:
                 table = countries()
-                self.con.execute("DELETE FROM countries")
+                self._run("DELETE FROM countries")
                 self._insert("countries", table, COUNTRY_COLUMNS)
         return results
 
@@ -397,7 +401,7 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         names = ["files", "observations", "quarantine", "countries", *self._record_tables()]
-        return {n: int(self.con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+        return {n: int(self.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names}
 
     def dump_tables(self, where_origin: str | None = None) -> dict[str, pd.DataFrame]:
         """All rows of every table (optionally only of files with a given origin)."""

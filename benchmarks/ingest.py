@@ -1,0 +1,94 @@
+"""Benchmark: ingest the GLOTIP xlsx and CSV into a fresh store, against what a user writes today.
+
+Baseline (the usual notebook code): ``pandas.read_excel(path, skiprows=2)`` with pandas' default
+engine (openpyxl), or ``pandas.read_csv(path)``, then the same parsing of ``txtVALUE`` (``<5`` →
+interval 0-4, thousands separators) and the same filtering (questionnaire-code categories and
+values above 100,000). tiplens does more (country harmonisation, citizenship mapping, shared-key
+rules, provenance, a DuckDB transaction), so the comparison is generous to the baseline.
+
+Each measurement runs in its own process so peak memory (max RSS) is its own; time is measured
+inside the process after the imports (start-up excluded). Median of ``--repeat`` runs.
+
+    python benchmarks/ingest.py [--data ../shared/data] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = {"xlsx": "unodc_glotip/data_glotip_2025-04-14.xlsx", "csv": "unodc_glotip/data_glotip_2025-04-14.csv"}
+TARGETS = {"xlsx": 1.5, "csv": 0.5}
+MEMORY_TARGET_MB = 500
+
+CHILD = r"""
+import json, resource, sys, time
+kind, how, path, db = sys.argv[1:5]
+import pandas as pd
+if how == "tiplens":
+    import tiplens as tl
+    from tiplens.store import open_store
+    import tiplens.harmonise.citizenship, tiplens.sources.glotip  # imports are start-up, not ingest
+    t0 = time.perf_counter()
+    store = open_store(db, with_default=False)
+    result = tl.ingest([path], db=store, edition=None if kind == "xlsx" else "2025-04-14")
+    store.close()
+    seconds = time.perf_counter() - t0
+    rows = result[0]["rows_loaded"]
+else:
+    t0 = time.perf_counter()
+    frame = pd.read_excel(path, skiprows=2) if kind == "xlsx" else pd.read_csv(path)
+    text = frame["txtVALUE"].astype(str).str.strip()
+    censored = text.eq("<5")
+    value = pd.to_numeric(text.str.replace(",", "", regex=False).where(~censored), errors="coerce")
+    frame["lower"] = value.where(~censored, 0.0)
+    frame["upper"] = value.where(~censored, 4.0)
+    bad = frame["Category"].astype(str).str.match(r"^Q\d") | (value > 100_000)
+    frame = frame[~bad]
+    seconds = time.perf_counter() - t0
+    rows = len(frame)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "rows": rows}))
+"""
+
+
+def run(kind: str, how: str, path: Path) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "bench.duckdb")
+        done = subprocess.run([sys.executable, "-c", CHILD, kind, how, str(path), db],
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path,
+                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'file':5} {'tiplens s':>10} {'baseline s':>11} {'speed-up':>9} {'target s':>9} "
+          f"{'tiplens MB':>11} {'baseline MB':>12} {'rows (tiplens/baseline)':>24}")
+    for kind, rel in FILES.items():
+        path = args.data / rel
+        ours = [run(kind, "tiplens", path) for _ in range(args.repeat)]
+        base = [run(kind, "baseline", path) for _ in range(args.repeat)]
+        t_ours = statistics.median(r["seconds"] for r in ours)
+        t_base = statistics.median(r["seconds"] for r in base)
+        m_ours = max(r["peak_mb"] for r in ours)
+        m_base = max(r["peak_mb"] for r in base)
+        verdict = "ok" if t_ours <= TARGETS[kind] and m_ours < MEMORY_TARGET_MB else "MISSED"
+        print(f"{kind:5} {t_ours:10.3f} {t_base:11.3f} {t_base / t_ours:8.1f}x {TARGETS[kind]:9.1f} "
+              f"{m_ours:11.0f} {m_base:12.0f} {ours[0]['rows']:>12}/{base[0]['rows']:<11} {verdict}")
+    print(f"targets: xlsx <= 1.5 s and >= 3x faster than baseline; csv <= 0.5 s; peak memory < "
+          f"{MEMORY_TARGET_MB} MB. Median of {args.repeat} runs; max RSS of each process.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""The ``tiplens`` command line: thin skins over the library (parse, call one function, print).
+
+Every command takes ``--db PATH`` (default ``$TIPLENS_DB``, else the user data directory; a new
+store is filled from the embedded default dataset) and ``--json`` (machine-readable output on
+stdout, the shapes documented in ``docs/cli.md``). User mistakes print one line and exit 1;
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import api
+from .errors import TiplensError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="tiplens: human trafficking data, harmonised, with provenance. "
+                       "Start with `tiplens panel`, or load files with `tiplens ingest`.")
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Optional[Path], typer.Option(
+    "--db", help="Store file (default: $TIPLENS_DB, else tiplens.duckdb in the user data directory).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", help="Seconds to wait for a store that another process is writing.")]
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return _plain(value.item())
+    if value.__class__.__name__ in ("NAType", "NaTType"):
+        return None
+    if value.__class__.__name__ == "Timestamp":
+        return value.isoformat()
+    return value
+
+
+def to_jsonable(obj):
+    """DataFrames → list of records; numpy/pandas scalars and NaN → JSON values."""
+    import pandas as pd
+    if isinstance(obj, pd.DataFrame):
+        return [{k: to_jsonable(v) for k, v in row.items()} for row in obj.to_dict("records")]
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return _plain(obj)
+
+
+def _print_json(payload) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(payload), ensure_ascii=False, indent=1) + "\n")
+
+
+@contextmanager
+def _errors(debug: bool):
+    try:
+        yield
+    except TiplensError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _table(title: str, frame, columns: list[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*("" if _plain(v) is None else str(_plain(v)) for v in row))
+    return table
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files to load (xlsx or csv as published).")],
+    source: Annotated[Optional[str], typer.Option(
+        "--source", help="Source name; by default detected from each file's content.")] = None,
+    edition: Annotated[Optional[str], typer.Option(
+        "--edition", help="Edition (release date or year) for files that do not state it.")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+    timeout: TimeoutOption = 10.0,
+):
+    """Load public data files into the store: all of them, or on any error none.
+
+    Each file's source is detected from its content. Loading a source and edition that is already
+    in the store replaces it; another edition lands beside it. Ends with rows read / loaded /
+    quarantined per file (rows read = loaded + quarantined, always).
+    """
+    with _errors(debug):
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
+            task = bar.add_task("ingest", total=len(paths) + 1)
+
+            def progress(stage: str, path: Path) -> None:
+                bar.update(task, description=f"{stage} {path.name}", advance=0 if stage == "writing" else 1)
+
+            result = api.ingest(paths, db=db, source=source, edition=edition, progress=progress,
+                                timeout=timeout)
+            bar.update(task, completed=len(paths) + 1)
+    if as_json:
+        _print_json({"files": result})
+        return
+    import pandas as pd
+    frame = pd.DataFrame(result)
+    out.print(_table("Ingested", frame, ["path", "source", "dataset", "edition", "rows_read", "rows_loaded",
+                                         "rows_quarantined"]))
+    for row in result:
+        for old in row["replaced"]:
+            out.print(f"replaced {old['source']}/{old['dataset']} edition {old['edition']} ({old['origin']}: "
+                      f"{old['path']})", markup=False, highlight=False)
+        for note in row["notes"]:
+            out.print(f"{Path(row['path']).name}: {note}", markup=False, highlight=False)
+
+
+@app.command()
+def sources(db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False):
+    """What is loaded: one row per file, with its provenance and row counts."""
+    with _errors(debug):
+        frame = api.sources(db=db)
+    if as_json:
+        _print_json({"files": frame})
+        return
+    out.print(_table("Loaded files", frame, ["source", "dataset", "edition", "origin", "rows_read",
+                                             "rows_loaded", "rows_quarantined", "loaded_at", "path"]))
+
+
+@app.command()
+def quarantine(
+    source: Annotated[Optional[str], typer.Option("--source", help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table (JSON shows all).")] = 50,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Rows that were not loaded, with file, row number, column and reason."""
+    with _errors(debug):
+        frame = api.quarantine(db=db, source=source)
+    if as_json:
+        _print_json({"rows": frame})
+        return
+    summary = frame.assign(reason=frame["reason"].str.split(":").str[0]).groupby(
+        ["source", "edition", "reason"], as_index=False).size()
+    out.print(_table("Quarantined rows by reason", summary, ["source", "edition", "reason", "size"]))
+    if len(frame):
+        out.print(_table(f"First {min(limit, len(frame))} of {len(frame)} rows", frame.head(limit),
+                         ["source", "edition", "row_number", "column_name", "reason"]))
+
+
+@app.command()
+def panel(
+    year_from: Annotated[Optional[int], typer.Option("--from", help="First year.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--to", help="Last year.")] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the panel to this file: .csv, .parquet or .xlsx.")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """The country-year panel: GLOTIP totals with bounds, TIP tier, 3P, Palermo, covariates.
+
+    One row per iso3 and year; the columns are documented in docs/panel.md
+    (`tiplens panel --json` prints them under "columns").
+    """
+    with _errors(debug):
+        frame = api.panel(db=db, year_from=year_from, year_to=year_to)
+        if out_file is not None:
+            api.write_table(frame, out_file)
+    if as_json:
+        _print_json({"columns": api.panel_columns(), "rows": frame})
+        return
+    from .panel import describe
+    out.print(_table("Panel coverage (countries with a value, by column)", describe(frame),
+                     ["column", "countries", "country_years", "first_year", "last_year", "source"]))
+    out.print(f"{len(frame)} country-years, {frame['iso3'].nunique()} countries, "
+              f"{frame['year'].min()}-{frame['year'].max()}." if len(frame) else "The panel is empty.",
+              markup=False, highlight=False)
+    from .sources.glotip import CENSORING_NOTE
+    out.print(f"Bounds: {CENSORING_NOTE}", markup=False, highlight=False)
+    if out_file is not None:
+        out.print(f"Wrote {out_file}", markup=False, highlight=False)
+
+
+@app.command()
+def fetch(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Sources to fetch (default: all).")] = None,
+    mirror: Annotated[Optional[str], typer.Option(
+        "--mirror", help="Base URL of a mirror laid out like the public data folder "
+                         "(default: $TIPLENS_FETCH_MIRROR, else the official addresses).")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Download the official files, check their checksums, cache them and ingest them."""
+    with _errors(debug):
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            result = api.fetch(names or None, db=db, base_url=mirror, progress=progress)
+    if as_json:
+        _print_json({"files": result})
+        return
+    import pandas as pd
+    frame = pd.DataFrame(result)
+    cols = [c for c in ["source", "name", "status", "rows_read", "rows_loaded", "rows_quarantined"]
+            if c in frame.columns]
+    out.print(_table("Fetched", frame, cols))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
