@@ -69,14 +69,14 @@ def quarantine(*, db: StoreLike = None, source: str | None = None) -> pd.DataFra
 
 def panel(*, db: StoreLike = None, year_from: int | None = None, year_to: int | None = None,
           editions: dict[str, str] | None = None) -> pd.DataFrame:
-    """The country-year panel (see :mod:`tiplens.panel` for its columns)."""
-    from .panel import build_panel
+    """The country-year panel (see :mod:`tiplens._panel` for its columns)."""
+    from ._panel import build_panel
     with using_store(db, read_only=True) as store:
         return build_panel(store, year_from=year_from, year_to=year_to, editions=editions)
 
 
 def panel_columns() -> list[dict]:
-    from .panel import PANEL_COLUMNS
+    from ._panel import PANEL_COLUMNS
     return [dict(c) for c in PANEL_COLUMNS]
 
 

@@ -122,7 +122,8 @@ def ingest(
         return
     import pandas as pd
     frame = pd.DataFrame(result)
-    out.print(_table("Ingested", frame, ["path", "source", "dataset", "edition", "rows_read", "rows_loaded",
+    frame["file"] = [Path(p).name for p in frame["path"]]
+    out.print(_table("Ingested", frame, ["file", "source", "dataset", "edition", "rows_read", "rows_loaded",
                                          "rows_quarantined"]))
     for row in result:
         for old in row["replaced"]:
@@ -140,8 +141,10 @@ def sources(db: DbOption = None, as_json: JsonOption = False, debug: DebugOption
     if as_json:
         _print_json({"files": frame})
         return
+    frame = frame.assign(file=[Path(p).name for p in frame["path"]],
+                         loaded=frame["loaded_at"].astype(str).str[:16].replace("NaT", ""))
     out.print(_table("Loaded files", frame, ["source", "dataset", "edition", "origin", "rows_read",
-                                             "rows_loaded", "rows_quarantined", "loaded_at", "path"]))
+                                             "rows_loaded", "rows_quarantined", "loaded", "file"]))
 
 
 @app.command()
@@ -184,7 +187,7 @@ def panel(
     if as_json:
         _print_json({"columns": api.panel_columns(), "rows": frame})
         return
-    from .panel import describe
+    from ._panel import describe
     out.print(_table("Panel coverage (countries with a value, by column)", describe(frame),
                      ["column", "countries", "country_years", "first_year", "last_year", "source"]))
     out.print(f"{len(frame)} country-years, {frame['iso3'].nunique()} countries, "

@@ -39,14 +39,14 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import Normalised, Raw, check_file, concat_quarantine, quarantine_frame, sniff_text
+from ._base import Normalised, Raw, check_file, concat_quarantine, quarantine_frame, sniff_text, xlsx_peek
 
 NAME = "glotip"
 TITLE = "UNODC Global Report on Trafficking in Persons (GLOTIP) country data"
 PUBLISHER = "United Nations Office on Drugs and Crime (UNODC), Research and Trend Analysis Branch"
 CITATION = "UNODC, Global Report on Trafficking in Persons, country data (data_glotip), UNODC data portal"
-TERMS = "UNODC published statistics; cite UNODC (see default/sources.yaml for the terms)."
-REDISTRIBUTABLE = True
+TERMS = "UNODC published statistics, no open licence: personal, non-commercial use; cite UNODC."
+REDISTRIBUTABLE = False  # UN terms allow personal, non-commercial use only (default/sources.yaml)
 
 DATASET = "country_data"
 COLUMNS = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension", "Category",
@@ -83,20 +83,15 @@ def _header_index(rows: list[list]) -> int | None:
     return None
 
 
-def _xlsx_head(path: Path, nrows: int = 10) -> list[list]:
-    from python_calamine import CalamineWorkbook
-    workbook = CalamineWorkbook.from_path(str(path))
-    return workbook.get_sheet_by_index(0).to_python(nrows=nrows)
-
-
 def detect(path: Path) -> bool:
     path = Path(path)
     try:
         if _is_xlsx(path):
-            return _header_index(_xlsx_head(path)) is not None
+            peek = xlsx_peek(path)
+            return peek is not None and all(name in peek.text for name in ("Iso3_code", "txtVALUE", "Indicator"))
         text = sniff_text(path)
         return _header_index([line.split(",") for line in text.splitlines()[:10]]) is not None
-    except Exception:  # detection never raises: an unreadable file is simply not this source
+    except OSError:  # detection never raises: an unreadable file is simply not this source
         return False
 
 
@@ -202,16 +197,17 @@ def normalise(raw: Raw) -> Normalised:
         (mapped.isna(), "Indicator", "unknown indicator"),
         (dimension.isna(), "Dimension", "unknown dimension"),
         (year.isna() | (year % 1 != 0) | ~year.between(1990, 2100), "Year", "year is not a year"),
-        (status.eq("non_country"), "Iso3_code", "not a country: " + code + " (" + country_note.fillna("") + ")"),
+        (status.eq("non_country"), "Iso3_code",
+         lambda m: "not a country: " + code[m] + " (" + country_note[m].fillna("") + ")"),
         (status.isna() | status.eq("unmatched"), "Iso3_code",
-         "country not matched: " + code + " / " + text["Country"]),
+         lambda m: "country not matched: " + code[m] + " / " + text["Country"][m]),
     ]
     parts = []
     bad = pd.Series(False, index=frame.index)
     for mask, column, reason in problems:
         mask = mask.fillna(False).astype(bool)
         if mask.any():
-            reason_s = reason[mask] if isinstance(reason, pd.Series) else reason
+            reason_s = reason(mask) if callable(reason) else reason
             parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
                                           reason=reason_s))
             bad |= mask
@@ -274,8 +270,8 @@ def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     summable = shared & obs["dimension"].eq("form") & obs["category_raw"].eq(SUMMED_LABEL)
     conflict = shared & ~summable
     obs.loc[conflict, "status"] = "conflict"
-    obs.loc[conflict, "flag"] = ("conflict: " + size[conflict].astype(str)
-                                 + " rows share this key with no rule to combine them")
+    obs.loc[conflict, "flag"] = size[conflict].map(
+        lambda k: f"conflict: {k} rows share this key with no rule to combine them")
     notes = []
     if summable.any():
         group = obs[summable]

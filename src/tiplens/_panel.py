@@ -180,7 +180,7 @@ def describe(panel: pd.DataFrame) -> pd.DataFrame:
             continue
         have = panel[panel[col].notna()]
         rows.append({"column": col, "countries": have["iso3"].nunique(), "country_years": len(have),
-                     "first_year": have["year"].min() if len(have) else None,
-                     "last_year": have["year"].max() if len(have) else None,
+                     "first_year": int(have["year"].min()) if len(have) else None,
+                     "last_year": int(have["year"].max()) if len(have) else None,
                      "source": sources.get(col) or "derived"})
     return pd.DataFrame(rows)
