@@ -197,3 +197,13 @@ def test_ingest_workbook(real_data, empty_store):
     assert count == 176 + 160 * 8 + 176 * 6
     region = empty_store.countries().set_index("iso3").loc["XKX", "walkfree_region"]
     assert region == "Europe and Central Asia"
+
+
+def test_country_given_twice_is_a_conflict(real_data, tmp_path):
+    lines = _summary_text(real_data).splitlines()
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join(lines[:3] + [lines[2]]) + "\n", encoding="utf-8")  # Albania on rows 3 and 4
+    norm = gsi.normalise(gsi.read(path))
+    assert (norm.rows_read, norm.rows_loaded) == (3, 3)
+    statuses = norm.observations.groupby("iso3")["status"].agg(set).to_dict()
+    assert statuses == {"AFG": {"ok"}, "ALB": {"conflict"}}

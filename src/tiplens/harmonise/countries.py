@@ -131,7 +131,20 @@ def _resolve_cached(values: tuple, scheme: str) -> pd.DataFrame:
                          "country_class": "country" if ok else None, "note": None})
         else:
             pending.append(value)
+    if pending and scheme == "name" and _use_name_cache:
+        cache = name_cache()
+        still = []
+        for value in pending:
+            hit = cache.get(str(value).strip())
+            if hit is None:
+                still.append(value)
+            else:
+                rows.append({"value": value, "iso3": hit or None, "status": "matched" if hit else "unmatched",
+                             "country_class": "country" if hit else None, "note": None})
+        pending = still
     if pending:
+        if scheme == "name":
+            coco_calls.update(str(v).strip() for v in pending)
         src = _COCO_SCHEME[scheme]
         inputs = [str(v).strip() for v in pending]
         if scheme == "gwcode":
@@ -150,6 +163,29 @@ def _resolve_cached(values: tuple, scheme: str) -> pd.DataFrame:
                 rows.append({"value": value, "iso3": iso, "status": "matched", "country_class": "country",
                              "note": None})
     return pd.DataFrame(rows, columns=["value", "iso3", "status", "country_class", "note"])
+
+
+#: Names passed to country_converter in this process (scripts/build_country_cache.py records them).
+coco_calls: set[str] = set()
+_use_name_cache = True
+
+
+@lru_cache(maxsize=1)
+def name_cache() -> dict[str, str]:
+    """country_converter's answers for every name in the public files, computed ahead.
+
+    Matching a name with country_converter's regexes costs about 1 ms a name, and sources carry
+    hundreds (GLOTIP's citizenship labels alone ~700), which dominated ingest time. The cache
+    (``data/country_name_cache.csv``, built by ``scripts/build_country_cache.py``) is checked
+    against the live converter by ``tests/test_countries.py``; '' means no match.
+    """
+    try:
+        with resources.files("tiplens.harmonise").joinpath("data/country_name_cache.csv").open(
+                encoding="utf-8") as fh:
+            table = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        return {}
+    return dict(zip(table["name"], table["iso3"]))
 
 
 def _is_number(value) -> bool:

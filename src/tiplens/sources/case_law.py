@@ -43,7 +43,6 @@ Traps handled (parse what is parseable, keep the raw text beside it, flag the re
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np

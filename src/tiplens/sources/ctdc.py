@@ -58,12 +58,14 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import Normalised, Raw, check_file, concat_quarantine, quarantine_frame, read_csv_text, sniff_text
+from ._base import (Normalised, Raw, check_file, concat_quarantine, quarantine_frame, read_csv_text, sniff_text,
+                    xlsx_peek)
 
 NAME = "ctdc"
 TITLE = "Counter Trafficking Data Collaborative (CTDC) global victim case data"
 PUBLISHER = "International Organization for Migration (IOM), Polaris and Liberty Shared (CTDC)"
-CITATION = "Counter Trafficking Data Collaborative (CTDC), Global Dataset / Global K-anonymised Dataset, ctdatacollaborative.org"
+CITATION = ("Counter Trafficking Data Collaborative (CTDC), Global Dataset / Global K-anonymised Dataset, "
+            "ctdatacollaborative.org")
 TERMS = ("CTDC terms of use (ctdatacollaborative.org/terms-use): cite CTDC, do not attempt to re-identify "
          "individuals; tiplens does not redistribute the data.")
 REDISTRIBUTABLE = False
@@ -177,6 +179,10 @@ def detect(path: Path) -> bool:
     path = Path(path)
     try:
         if _is_xlsx(path):
+            # cheap look first: loading every sheet of a large workbook takes close to a second
+            peek = xlsx_peek(path)
+            if peek is None or not all(name.casefold() in peek.text.casefold() for name in _KEY_COLUMNS):
+                return False
             return _xlsx_sheet_rows(path, nrows=1)[0] is not None
         text = sniff_text(path)
         if not text:

@@ -22,6 +22,7 @@ Traps handled:
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -79,10 +80,7 @@ def read(path: Path) -> Raw:
         raise InputFileError(path, "is missing the column 'GDP per capita, PPP (...)'", _FIX, row=1)
     if len(frame) == 0:
         raise InputFileError(path, "has a header but no data rows", _FIX)
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():  # pandas pads a cut-off last row with NaN
-        raise InputFileError(path, "has a row with fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=2 + int(np.argmax(short)))
+    _check_last_row(path, frame, "utf-8")
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None,
                meta={"value_column": value_column})
 
@@ -103,7 +101,8 @@ def normalise(raw: Raw) -> Normalised:
     blank = code.eq("")
     iso3 = code.map(by_code["iso3"]).where(~blank, entity.map(by_name["iso3"]))
     status = code.map(by_code["status"]).where(~blank, entity.map(by_name["status"])).fillna("unmatched")
-    note = code.map(by_code["note"]).where(~blank, entity.map(by_name["note"])).fillna("")
+    code_note = code.map(by_code["note"].fillna("").astype("str"))
+    note = code_note.where(~blank, entity.map(by_name["note"].fillna("").astype("str"))).fillna("")
     label = code.where(~blank, entity)
 
     year = pd.to_numeric(frame["Year"].astype("str").str.strip(), errors="coerce")
@@ -154,3 +153,18 @@ def normalise(raw: Raw) -> Normalised:
     })
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n, rows_loaded=int(keep.sum()),
                       notes=notes)
+
+
+def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """Raise if the last line has fewer cells than the header: a cut-off download.
+
+    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
+    last line can tell.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
+    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
+        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
+                             "Download the file again", row=len(frame) + 1)

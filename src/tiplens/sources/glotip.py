@@ -155,78 +155,127 @@ def _raw_from_frame(path: Path, frame: pd.DataFrame, header_at: int, edition: st
 
 
 # -- normalisation ----------------------------------------------------------------------------
-def _parse_values(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """(value, lower, upper, censored) from txtVALUE; value NaN where not a number."""
-    stripped = text.str.strip()
-    censored = stripped.eq("<5")
-    number = pd.to_numeric(stripped.str.replace(",", "", regex=False).where(~censored), errors="coerce")
-    lower = number.where(~censored, 0.0)
-    upper = number.where(~censored, 4.0)
-    return number, lower, upper, censored
+def _object_frame(columns: dict) -> pd.DataFrame:
+    """A DataFrame that keeps text columns as Python objects (no conversion to Arrow strings)."""
+    return pd.DataFrame({name: pd.Series(values, dtype=object) if _is_text(values) else values
+                         for name, values in columns.items()})
+
+
+def _is_text(values) -> bool:
+    return isinstance(values, str) or (isinstance(values, np.ndarray) and values.dtype == object)
+
+
+class _Levels:
+    """A text column as integer codes into its distinct stripped values.
+
+    GLOTIP columns repeat a few hundred values over 58,769 rows; parsing, mapping and checking
+    each distinct value once and spreading the result by code is what keeps ingest fast.
+    """
+
+    def __init__(self, series: pd.Series):
+        codes, uniques = series.factorize(use_na_sentinel=False)
+        self.codes = codes
+        self.values = np.array(["" if u is None or u != u else str(u).strip() for u in uniques], dtype=object)
+
+    def spread(self, per_level) -> np.ndarray:
+        """Per-row array from a per-level array (or a function of the level texts)."""
+        if callable(per_level):
+            per_level = np.array([per_level(v) for v in self.values], dtype=object)
+        return np.asarray(per_level)[self.codes]
+
+    def rows(self) -> np.ndarray:
+        return self.values[self.codes]
+
+
+def _parse_value(text: str) -> tuple[float, float, float, bool]:
+    """(value, lower, upper, censored) of one txtVALUE; value NaN when not a number."""
+    if text == "<5":
+        return np.nan, 0.0, 4.0, True
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return np.nan, np.nan, np.nan, False
+    return number, number, number, False
+
+
+def _parse_year(text: str) -> float:
+    try:
+        year = float(text)
+    except ValueError:
+        return np.nan
+    return year if year.is_integer() and 1990 <= year <= 2100 else np.nan
 
 
 def normalise(raw: Raw) -> Normalised:
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
-    text = {c: frame[c].astype("str").str.strip() for c in COLUMNS}
+    row_number = np.arange(raw.first_row, raw.first_row + n)
+    col = {c: _Levels(frame[c]) for c in COLUMNS}
 
-    value, lower, upper, censored = _parse_values(text["txtVALUE"])
-    year = pd.to_numeric(text["Year"], errors="coerce")
-    mapped = text["Indicator"].map(INDICATORS)
-    dimension = text["Dimension"].map(DIMENSIONS)
+    parsed = [_parse_value(v) for v in col["txtVALUE"].values]
+    value, lower, upper = (col["txtVALUE"].spread(np.array([p[i] for p in parsed], dtype=float)) for i in range(3))
+    censored = col["txtVALUE"].spread(np.array([p[3] for p in parsed], dtype=bool))
+    year = col["Year"].spread(np.array([_parse_year(v) for v in col["Year"].values], dtype=float))
+    indicator = col["Indicator"].spread(lambda v: INDICATORS.get(v, (None, None))[0])
+    measure = col["Indicator"].spread(lambda v: INDICATORS.get(v, (None, None))[1])
+    dimension = col["Dimension"].spread(lambda v: DIMENSIONS.get(v))
+    questionnaire = col["Category"].spread(np.array([bool(re.match(r"Q\d", v)) for v in col["Category"].values]))
 
     # country: the published ISO3 code; the name where the code is blank (Sark)
-    code = text["Iso3_code"]
-    by_code = resolve(code.unique(), "iso3").set_index("value")
-    by_name = resolve(text["Country"][code.eq("")].unique(), "name").set_index("value")
-    iso3 = code.map(by_code["iso3"])
-    status = code.map(by_code["status"])
-    blank = code.eq("")
-    iso3 = iso3.where(~blank, text["Country"].map(by_name["iso3"]))
-    status = status.where(~blank, text["Country"].map(by_name["status"]))
-    country_note = code.map(by_code["note"]).where(~blank, text["Country"].map(by_name["note"]))
+    by_code = resolve(col["Iso3_code"].values, "iso3").set_index("value")
+    by_name = resolve(col["Country"].values, "name").set_index("value")
+    blank = col["Iso3_code"].spread(col["Iso3_code"].values == "")
 
-    problems = [
-        (text["Category"].str.match(r"^Q\d"), "Category",
-         "category is a questionnaire cell code, not a category (corrupt row)"),
-        (value > MAX_PLAUSIBLE, "txtVALUE",
-         "value above 100,000: not a plausible count (a questionnaire code read as a number)"),
-        (value.isna() & ~censored, "txtVALUE", "value is neither a number nor '<5'"),
-        (value < 0, "txtVALUE", "negative count"),
-        (mapped.isna(), "Indicator", "unknown indicator"),
-        (dimension.isna(), "Dimension", "unknown dimension"),
-        (year.isna() | (year % 1 != 0) | ~year.between(1990, 2100), "Year", "year is not a year"),
-        (status.eq("non_country"), "Iso3_code",
-         lambda m: "not a country: " + code[m] + " (" + country_note[m].fillna("") + ")"),
-        (status.isna() | status.eq("unmatched"), "Iso3_code",
-         lambda m: "country not matched: " + code[m] + " / " + text["Country"][m]),
-    ]
+    def country_attr(attr: str) -> np.ndarray:
+        from_code = col["Iso3_code"].spread(pd.Series(col["Iso3_code"].values).map(by_code[attr]).to_numpy(object))
+        from_name = col["Country"].spread(pd.Series(col["Country"].values).map(by_name[attr]).to_numpy(object))
+        return np.where(blank, from_name, from_code)
+
+    iso3, status, country_note = country_attr("iso3"), country_attr("status"), country_attr("note")
+    code_text, country_text = col["Iso3_code"].rows(), col["Country"].rows()
+
+    with np.errstate(invalid="ignore"):
+        problems = [
+            (questionnaire, "Category", "category is a questionnaire cell code, not a category (corrupt row)"),
+            (value > MAX_PLAUSIBLE, "txtVALUE",
+             "value above 100,000: not a plausible count (a questionnaire code read as a number)"),
+            (np.isnan(value) & ~censored, "txtVALUE", "value is neither a number nor '<5'"),
+            (value < 0, "txtVALUE", "negative count"),
+            (indicator == None, "Indicator", "unknown indicator"),  # noqa: E711 (elementwise)
+            (dimension == None, "Dimension", "unknown dimension"),  # noqa: E711
+            (np.isnan(year), "Year", "year is not a year"),
+            (status == "non_country", "Iso3_code",
+             lambda m: [f"not a country: {c} ({note})" for c, note in zip(code_text[m], country_note[m])]),
+            (pd.isna(status) | (status == "unmatched"), "Iso3_code",
+             lambda m: [f"country not matched: {c} / {name}" for c, name in zip(code_text[m], country_text[m])]),
+        ]
     parts = []
-    bad = pd.Series(False, index=frame.index)
+    bad = np.zeros(n, dtype=bool)
     for mask, column, reason in problems:
-        mask = mask.fillna(False).astype(bool)
+        mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            reason_s = reason(mask) if callable(reason) else reason
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason_s))
+            reasons = pd.Series(reason(mask) if callable(reason) else reason, index=frame.index[mask])
+            parts.append(quarantine_frame(frame[mask], row_number=pd.Series(row_number[mask], index=frame.index[mask]),
+                                          column=column, reason=reasons))
             bad |= mask
     quarantine = concat_quarantine(*parts)
 
     keep = ~bad
-    ind = mapped[keep]
-    obs = pd.DataFrame({
+    region = col["Region"].rows()[keep]
+    subregion = col["Subregion"].rows()[keep]
+    # object columns: converting 58k Python strings to Arrow strings and back costs more than it saves
+    obs = _object_frame({
         "iso3": iso3[keep],
-        "country": text["Country"][keep],
-        "source_region": text["Region"][keep].replace("", None),
-        "source_subregion": text["Subregion"][keep].replace("", None),
+        "country": country_text[keep],
+        "source_region": np.where(region == "", None, region),
+        "source_subregion": np.where(subregion == "", None, subregion),
         "year": year[keep].astype("int64"),
-        "indicator": ind.str[0],
-        "measure": ind.str[1],
+        "indicator": indicator[keep],
+        "measure": measure[keep],
         "dimension": dimension[keep],
-        "category_raw": text["Category"][keep],
-        "sex": text["Sex"][keep],
-        "age": text["Age"][keep],
+        "category_raw": col["Category"].rows()[keep],
+        "sex": col["Sex"].rows()[keep],
+        "age": col["Age"].rows()[keep],
         "value": value[keep],
         "lower": lower[keep],
         "upper": upper[keep],
@@ -249,42 +298,48 @@ def _categories(obs: pd.DataFrame) -> pd.DataFrame:
     obs["category_iso3"] = None
     obs["category_class"] = None
     obs["flag"] = None
-    free = obs["dimension"].isin(["citizenship", "repatriation"])
+    free = obs["dimension"].isin(["citizenship", "repatriation"]).to_numpy()
     if free.any():
-        table = classify(obs.loc[free, "category_raw"].unique()).set_index("value")
         raw = obs.loc[free, "category_raw"]
+        table = classify(raw.unique()).set_index("value")
+        moji = raw.map(table["mojibake"])
         obs.loc[free, "category"] = raw.map(table["repaired"]).fillna(raw)
         obs.loc[free, "category_iso3"] = raw.map(table["category_iso3"])
         obs.loc[free, "category_class"] = raw.map(table["category_class"])
-        moji = raw.map(table["mojibake"])
-        obs.loc[free, "flag"] = np.where(moji.eq("repaired"), "mojibake repaired from: " + raw,
-                                         np.where(moji.eq("unrecoverable"), "mojibake: text unrecoverable", None))
+        obs.loc[free, "flag"] = [
+            f"mojibake repaired from: {r}" if m == "repaired" else
+            "mojibake: text unrecoverable" if m == "unrecoverable" else None for r, m in zip(raw, moji)]
     obs["status"] = "ok"
     return obs
 
 
 def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Sum sub-forms under one label as intervals; flag every other shared key as a conflict."""
-    size = obs.groupby(_KEY, dropna=False, sort=False)["source_row"].transform("size")
-    shared = size > 1
-    summable = shared & obs["dimension"].eq("form") & obs["category_raw"].eq(SUMMED_LABEL)
+    shared = obs.duplicated(_KEY, keep=False).to_numpy()
+    notes = []
+    if not shared.any():
+        return obs, notes
+    size = pd.Series(0, index=obs.index)
+    size[shared] = obs[shared].groupby(_KEY, dropna=False, sort=False)["source_row"].transform("size")
+    summable = shared & obs["dimension"].eq("form").to_numpy() & obs["category_raw"].eq(SUMMED_LABEL).to_numpy()
     conflict = shared & ~summable
     obs.loc[conflict, "status"] = "conflict"
-    obs.loc[conflict, "flag"] = size[conflict].map(
-        lambda k: f"conflict: {k} rows share this key with no rule to combine them")
-    notes = []
+    obs.loc[conflict, "flag"] = [f"conflict: {k} rows share this key with no rule to combine them"
+                                 for k in size[conflict]]
     if summable.any():
-        group = obs[summable]
+        group = obs[summable].assign(value_known=lambda f: f["value"].notna())
         summed = group.groupby(_KEY, dropna=False, sort=False).agg(
             source_region=("source_region", "first"), source_subregion=("source_subregion", "first"),
             measure=("measure", "first"), category=("category", "first"),
             category_iso3=("category_iso3", "first"), category_class=("category_class", "first"),
-            value=("value", lambda s: s.sum() if s.notna().all() else np.nan),
+            value=("value", "sum"), value_known=("value_known", "all"),
             lower=("lower", "sum"), upper=("upper", "sum"), censored=("censored", "any"),
             unit=("unit", "first"), source_row=("source_row", "min"), source_rows=("source_rows", "sum"),
         ).reset_index()
+        # a sum with a censored part has no point value, only its bounds
+        summed["value"] = summed["value"].where(summed.pop("value_known"))
         summed["status"] = "ok"
-        summed["flag"] = "summed " + summed["source_rows"].astype(str) + " sub-forms filed under one label"
+        summed["flag"] = [f"summed {k} sub-forms filed under one label" for k in summed["source_rows"]]
         obs = pd.concat([obs[~summable], summed], ignore_index=True)
         notes.append(f"{int(summable.sum())} rows of '{SUMMED_LABEL}' summed into {len(summed)} observations")
     if conflict.any():

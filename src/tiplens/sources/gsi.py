@@ -23,17 +23,18 @@ indicator                                               measure     year      un
 ``gsi_vulnerability`` (Total Vulnerability score)       rated       2021      %
 ``gsi_vulnerability_<dimension>`` (5 dimensions)        rated       2021      score (0-100)
 ``gsi_government_response`` (total)                     rated       2022      %
-``gsi_government_response_m1 ... _m5`` (5 milestones)   rated       2022      %
+``gsi_government_response_m1_...`` to ``_m5_...``       rated       2022      %
 ``gsi_population``                                      covariate   2020      persons (rounded)
 ======================================================  ==========  ========  =====================
 
 Years: the prevalence and number estimates are Walk Free's estimates *for 2021* (the workbook's
 columns do not repeat the year; see the data folder's PROVENANCE.md); the vulnerability index is
 their model input, built from data published up to 2021 (sheet ``Vulnerability codebook``: access
-dates 2021, reference periods up to 2021), and is stored under 2021 too. Government response ratings assess evidence from 15 February 2019 to 31 August 2022
-(sheet ``Govt response framework``), so they are stored under 2022 with ``date='2022-08-31'``.
-Population is UN WPP 2019 (workbook note 2), whose values are the WPP 2019 estimates for 2020
-(Afghanistan 38,928,000 = WPP 2019's 38,928,346 for 2020, rounded), so it is stored under 2020.
+dates 2021, reference periods up to 2021), and is stored under 2021 too. Government response
+ratings assess evidence from 15 February 2019 to 31 August 2022 (sheet ``Govt response
+framework``), so they are stored under 2022 with ``date='2022-08-31'``. Population is UN WPP 2019
+(workbook note 2), whose values are the WPP 2019 estimates for 2020 (Afghanistan 38,928,000: WPP
+2019 gives 38,928,346 for 2020), so it is stored under 2020.
 The GSI is ONE cross-section, not a time series, and is not comparable with GSI 2018.
 
 ``palermo_indicator``: ``gsi_m2121_palermo_protocol_ratified`` and
@@ -59,6 +60,7 @@ Traps handled:
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -176,7 +178,7 @@ def read(path: Path) -> Raw:
         return _read_workbook(path)
     frame = read_csv_text(path, fix=_FIX)
     frame.columns = [str(c).strip() for c in frame.columns]
-    _check_complete(path, frame, first_row=2)
+    _check_last_row(path, frame, "utf-8")
     if PREVALENCE_COLUMN in frame.columns:
         _require(path, frame, SUMMARY_REQUIRED, header_row=1)
         return Raw(path=path, dataset=SUMMARY, frame=frame, first_row=2, edition=None)
@@ -233,13 +235,19 @@ def _require(path: Path, frame: pd.DataFrame, columns: list[str], header_row: in
         raise InputFileError(path, "has a header but no data rows", _FIX)
 
 
-def _check_complete(path: Path, frame: pd.DataFrame, first_row: int) -> None:
-    """A row with fewer cells than the header (pandas fills them with NaN) means a cut-off file."""
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():
-        row = first_row + int(np.argmax(short))
-        raise InputFileError(path, "has a row with fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=row)
+def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """Raise if the last line has fewer cells than the header: a cut-off download.
+
+    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
+    last line can tell.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
+    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
+        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
+                             "Download the file again", row=len(frame) + 1)
 
 
 # -- normalisation ----------------------------------------------------------------------------
@@ -274,7 +282,7 @@ def normalise(raw: Raw) -> Normalised:
     table = resolve(country.unique(), "name").set_index("value")
     iso3 = country.map(table["iso3"])
     status = country.map(table["status"]).fillna("unmatched")
-    country_note = country.map(table["note"]).fillna("")
+    country_note = country.map(table["note"].fillna("").astype("str")).fillna("")
 
     long_parts, unparseable = [], []
     for column, (indicator, measure, unit, year, date) in specs.items():
@@ -314,7 +322,8 @@ def normalise(raw: Raw) -> Normalised:
             rejected |= mask
     quarantine = concat_quarantine(*parts)
 
-    duplicated = iso3.notna() & iso3.duplicated(keep=False) & ~rejected
+    kept_iso3 = iso3.where(~rejected)
+    duplicated = kept_iso3.notna() & kept_iso3.duplicated(keep=False)
     long = long[~long["row"].map(rejected).to_numpy()]
     rows = long["row"]
     flag = pd.Series(None, index=long.index, dtype=object)

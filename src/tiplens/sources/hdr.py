@@ -27,11 +27,12 @@ Traps handled:
 * The series is back-cast in each HDR edition: values differ from older HDR tables for the same
   year, so never mix editions.
 
-The reshape is vectorised (one ``melt`` of about 220,000 cells).
+The reshape is vectorised (one flat array of about 220,000 cells, no per-cell Python).
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -107,16 +108,14 @@ def _encoding(path: Path) -> str:
 def read(path: Path) -> Raw:
     """The wide file as published, every cell text."""
     path = check_file(Path(path))
-    frame = read_csv_text(path, encoding=_encoding(path), required=set(ID_COLUMNS), fix=_FIX)
+    encoding = _encoding(path)
+    frame = read_csv_text(path, encoding=encoding, required=set(ID_COLUMNS), fix=_FIX)
     frame.columns = [str(c).strip() for c in frame.columns]
     if not any(_YEAR_COLUMN.match(c) for c in frame.columns):
         raise InputFileError(path, "has no <indicator>_<year> columns (e.g. hdi_2022)", _FIX, row=1)
     if len(frame) == 0:
         raise InputFileError(path, "has a header but no data rows", _FIX)
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():  # pandas pads a cut-off last row with NaN
-        raise InputFileError(path, "has a row with fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=2 + int(np.argmax(short)))
+    _check_last_row(path, frame, encoding)
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None)
 
 
@@ -144,31 +143,29 @@ def normalise(raw: Raw) -> Normalised:
     table = resolve(code.unique(), "iso3").set_index("value")
     iso3 = code.map(table["iso3"])
     status = code.map(table["status"]).fillna("unmatched")
-    country_note = code.map(table["note"]).fillna("")
+    country_note = code.map(table["note"].fillna("").astype("str")).fillna("")
 
-    # wide -> long in one melt; the row label stays the frame index
-    long = frame[list(year_columns)].melt(ignore_index=False, var_name="column", value_name="text")
-    long["text"] = long["text"].astype("str").str.strip()
-    long = long[long["text"].ne("")]
-    token = long["text"].isin(NA_TOKENS)
-    long["value"] = parse_number(long["text"]).where(~token)
-    garbage = long["value"].isna() & ~token
+    # wide -> long: one flat array of cells with their row and column positions (no per-cell Python)
+    columns = list(year_columns)
+    cells = frame[columns].to_numpy(dtype=object)
+    row_pos = np.repeat(np.arange(n), len(columns))
+    col_pos = np.tile(np.arange(len(columns)), n)
+    text = pd.Series(cells.ravel(), dtype="str").str.strip()
+    token = text.isin(NA_TOKENS)  # includes '' and Rwanda's 'NaN'
+    value = parse_number(text).where(~token)
+    garbage = (value.isna() & ~token).to_numpy()
     if garbage.any():
-        bad = long[garbage]
-        notes.append(f"{len(bad)} cell(s) are not numbers and were not loaded: "
-                     + ", ".join(f"row {row_number[i]} {c}={t!r}" for i, c, t in
-                                 bad[["column", "text"]].head(10).itertuples(name=None)))
-    long = long[long["value"].notna()]
-    prefixes = pd.Series({c: p for c, (p, _) in year_columns.items()})
-    years = pd.Series({c: int(y) for c, (_, y) in year_columns.items()})
-    long["prefix"] = long["column"].map(prefixes)
-    long["year"] = long["column"].map(years)
+        notes.append(f"{int(garbage.sum())} cell(s) are not numbers and were not loaded: " + ", ".join(
+            f"row {raw.first_row + r} {columns[c]}={t!r}"
+            for r, c, t in zip(row_pos[garbage][:10], col_pos[garbage][:10], text[garbage][:10])))
+    present = value.notna().to_numpy()
+    row_pos, col_pos, value = row_pos[present], col_pos[present], value.to_numpy()[present]
 
     group = hdicode.str.lower().map(HDI_GROUPS)
     unknown_group = hdicode.ne("") & group.isna()
     if unknown_group.any():
         notes.append(f"unknown hdicode value(s) not loaded: {', '.join(sorted(hdicode[unknown_group].unique()))}")
-    has_value = pd.Series(frame.index.isin(long.index), index=frame.index) | group.notna()
+    has_value = pd.Series(np.isin(np.arange(n), row_pos), index=frame.index) | group.notna()
 
     problems = [
         (status.eq("non_country"), "iso3", "not a country: " + code + " / " + name + " (" + country_note + ")"),
@@ -182,39 +179,60 @@ def normalise(raw: Raw) -> Normalised:
                                           reason=reason[mask]))
             rejected |= mask
     quarantine = concat_quarantine(*parts)
-    keep = ~rejected
+    keep = (~rejected).to_numpy()
 
-    groups = pd.DataFrame({"prefix": "hdicode", "year": latest_year, "value": group[keep & group.notna()],
-                           "category": hdicode[keep & group.notna()]})
-    long = long[long.index.map(keep).to_numpy()]
-    long = pd.concat([long[["prefix", "year", "value"]].assign(category=None), groups])
-    rows = long.index
-    conflict = iso3.notna() & iso3.duplicated(keep=False) & keep
+    # per-column attributes, then the hdicode groups appended as one more "column"
+    column_prefix = [year_columns[c][0].lower() for c in columns]
+    column_indicator = np.array([indicator_name(p) for p in column_prefix] + ["hdr_hdicode"], dtype=object)
+    column_unit = np.array([UNITS.get(p) for p in column_prefix] + [HDI_GROUP_UNIT], dtype=object)
+    column_year = np.array([int(year_columns[c][1]) for c in columns] + [latest_year])
+    grouped = keep & group.notna().to_numpy()
+    loaded_cell = keep[row_pos]
+    row_pos = np.concatenate([row_pos[loaded_cell], np.flatnonzero(grouped)])
+    col_pos = np.concatenate([col_pos[loaded_cell], np.full(int(grouped.sum()), len(columns))])
+    value = np.concatenate([value[loaded_cell], group.to_numpy()[grouped]]).astype("float64")
+    category = np.concatenate([np.full(int(loaded_cell.sum()), None, dtype=object),
+                               hdicode.to_numpy(dtype=object)[grouped]])
+
+    kept_iso3 = iso3.where(keep)
+    conflict = (kept_iso3.notna() & kept_iso3.duplicated(keep=False)).to_numpy()
     if conflict.any():
         notes.append(f"{int(conflict.sum())} rows give the same iso3 as another row: kept, flagged "
                      "status='conflict'")
-    is_conflict = rows.map(conflict).to_numpy(dtype=bool)
-    units = pd.Series(UNITS)
-    value = long["value"].to_numpy(dtype="float64")
-    prefix = long["prefix"].str.lower()
+    is_conflict = conflict[row_pos]
     obs = pd.DataFrame({
-        "iso3": rows.map(iso3).to_numpy(),
-        "country": rows.map(name).to_numpy(),
-        "source_region": rows.map(region).to_numpy(),
-        "year": long["year"].astype("int64").to_numpy(),
-        "indicator": prefix.map(indicator_name).to_numpy(),
+        "iso3": iso3.to_numpy(dtype=object)[row_pos],
+        "country": name.to_numpy(dtype=object)[row_pos],
+        "source_region": region.to_numpy(dtype=object)[row_pos],
+        "year": column_year[col_pos].astype("int64"),
+        "indicator": column_indicator[col_pos],
         "measure": "covariate",
-        "category": long["category"].to_numpy(),
+        "category": category,
         "value": value, "lower": value, "upper": value,
         "censored": False,
-        "unit": prefix.map(units).where(prefix.ne("hdicode"), HDI_GROUP_UNIT).to_numpy(),
+        "unit": column_unit[col_pos],
         "status": np.where(is_conflict, "conflict", "ok"),
         "flag": np.where(is_conflict, "conflict: iso3 given on several rows", None),
-        "source_row": rows.map(row_number).to_numpy(),
+        "source_row": row_number.to_numpy()[row_pos],
         "source_rows": 1,
     })
-    unknown_units = sorted(set(prefix[prefix.map(units).isna() & prefix.ne("hdicode")]))
+    unknown_units = sorted({p for p in column_prefix if p not in UNITS})
     if unknown_units:
         notes.append(f"indicator(s) without a known unit (unit left empty): {', '.join(unknown_units)}")
     return Normalised(observations=obs.reset_index(drop=True), quarantine=quarantine, rows_read=n,
                       rows_loaded=int(keep.sum()), notes=notes)
+
+
+def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """Raise if the last line has fewer cells than the header: a cut-off download.
+
+    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
+    last line can tell.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
+    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
+        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
+                             "Download the file again", row=len(frame) + 1)

@@ -184,7 +184,7 @@ def country_keys(*, iso: pd.Series | None = None, cow: pd.Series | None = None,
     if name is not None:
         label = name.astype("str").str.strip()
         table = resolve(label[pending].unique(), "name").set_index("value")
-        status = label.map(table["status"]).fillna("unmatched")
+        status = label.map(table["status"]).astype(object).fillna("unmatched")
         _apply(pending, label.map(table["iso3"]), status, label.map(table["note"]), label)
         pending[:] = False
     out.loc[pending, "status"] = "unmatched"
@@ -218,13 +218,26 @@ def collect_quarantine(frame: pd.DataFrame, row_number: pd.Series, problems: lis
 
 
 def require_complete(path: Path, frame: pd.DataFrame, first_row: int, fix: str) -> None:
-    """Raise for a row with fewer cells than the header: the file is truncated or ragged."""
-    short = frame.isna().any(axis=1)
-    if short.any():
-        at = int(np.flatnonzero(short.to_numpy())[0]) + first_row
-        raise InputFileError(path, "is truncated or ragged: a row has fewer cells than the header", fix, row=at)
+    """Raise for a truncated file: its last line has fewer cells than the header.
+
+    (pandas fills the missing cells of a short last row with empty text, so the cut is invisible
+    in the frame; the file's tail is checked instead.)
+    """
     if len(frame) == 0:
         raise InputFileError(path, "has a header but no data rows", fix)
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16)))
+        tail = fh.read().decode("utf-8", "replace")
+    last = tail.rstrip("\r\n").rsplit("\n", 1)[-1]
+    try:
+        cells = next(csv.reader(io.StringIO(last)))
+    except (StopIteration, csv.Error):
+        cells = []
+    if len(cells) < len(frame.columns) and len(frame.columns) > 1:
+        raise InputFileError(path, f"is truncated: its last line has {len(cells)} of {len(frame.columns)} cells",
+                             fix, row=first_row + len(frame) - 1)
 
 
 def row_numbers(raw: Raw) -> pd.Series:

@@ -41,6 +41,7 @@ Traps handled:
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -145,10 +146,7 @@ def read(path: Path) -> Raw:
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame) == 0:
         raise InputFileError(path, "has a header but no data rows", _FIX)
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():  # pandas pads a cut-off last row with NaN
-        raise InputFileError(path, "has a row with fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=2 + int(np.argmax(short)))
+    _check_last_row(path, frame, "utf-8")
     if "note" not in frame.columns:
         frame["note"] = ""  # the OP-CRC-IC file has no note column; an empty one keeps the layout uniform
     matches = identify_instrument(frame)
@@ -185,7 +183,8 @@ def normalise(raw: Raw) -> Normalised:
     from_name = code_status.eq("unmatched") & name_status.isin(["matched", "override"])
     iso3 = code_iso3.where(~from_name, name_iso3)
     country_status = code_status.where(~from_name, name_status)
-    country_note = iso2.map(by_code["note"]).where(~from_name, member.map(by_name["note"])).fillna("")
+    code_note = iso2.map(by_code["note"].fillna("").astype("str"))
+    country_note = code_note.where(~from_name, member.map(by_name["note"].fillna("").astype("str"))).fillna("")
     disagree = ~from_name & code_iso3.notna() & name_iso3.notna() & code_iso3.ne(name_iso3)
 
     problems = [
@@ -213,9 +212,9 @@ def normalise(raw: Raw) -> Normalised:
 
     flag_parts = [
         (from_name, "iso2 " + iso2.map(repr) + " is not a country code: country from the member name"),
-        (disagree, "iso2 " + iso2 + " and member name " + member + " point to different countries; iso2 used"),
+        (disagree, "iso2 " + iso2 + " and member name " + member + " point to different countries (iso2 used)"),
         (flags_disagree, "columns state party/signatory/no action = " + published.map("/".join)
-         + " disagree with status; status used"),
+         + " disagree with status (status used)"),
         (is_party & year_text.eq(""), pd.Series("state party without a year of ratification or accession",
                                                 index=frame.index)),
         (year_text.ne("") & ~valid_year, "year is not a year: " + year_text),
@@ -253,3 +252,18 @@ def normalise(raw: Raw) -> Normalised:
                      "flagged status='conflict'")
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n, rows_loaded=int(keep.sum()),
                       notes=notes)
+
+
+def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """Raise if the last line has fewer cells than the header: a cut-off download.
+
+    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
+    last line can tell.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
+    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
+        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
+                             "Download the file again", row=len(frame) + 1)

@@ -149,8 +149,14 @@ def _whole(text: pd.Series, column: str, flags: list[pd.Series], *, sentinel: bo
     code = number.eq(SENTINEL) if sentinel else pd.Series(False, index=text.index)
     bad = ~blank & ~code & (number.isna() | (number % 1 != 0) | ~number.between(low, high))
     flags.append((column + " is not a plausible whole number: '" + text + "'").where(bad, ""))
-    flags.append(pd.Series(f"{column} 999 is a code (no data, or life), not a number", index=text.index).where(code, ""))
+    message = f"{column} 999 is a code (no data, or life), not a number"
+    flags.append(pd.Series(message, index=text.index).where(code, ""))
     return number.where(~bad & ~code).astype("Int64")
+
+
+def _identifier(text: pd.Series) -> pd.Series:
+    """Row ids as Int64 (rows whose id is not a whole number are quarantined by :func:`_id_problems`)."""
+    return pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce").astype("Int64")
 
 
 def _amount(text: pd.Series, column: str, flags: list[pd.Series]) -> pd.Series:
@@ -235,8 +241,8 @@ def normalise(raw: Raw) -> Normalised:
     records["flag"] = _combine_flags(flags, frame.index)
     loaded = ~row_number.isin(quarantine["row_number"])
     records = records[loaded].reset_index(drop=True)
-    notes = [f"dropped at read (never stored): {', '.join(raw.meta.get('dropped_columns', DROPPED_COLUMNS[raw.dataset]))}",
-             COVERAGE_NOTE]
+    dropped = raw.meta.get("dropped_columns", DROPPED_COLUMNS[raw.dataset])
+    notes = [f"dropped at read (never stored): {', '.join(dropped)}", COVERAGE_NOTE]
     return Normalised(observations=pd.DataFrame(columns=["iso3"]), quarantine=quarantine, rows_read=n,
                       rows_loaded=int(loaded.sum()), records={_RECORD_NAMES[raw.dataset]: records}, notes=notes)
 
@@ -249,7 +255,7 @@ def _cases(text: pd.DataFrame, flags: list[pd.Series]) -> pd.DataFrame:
     odd_state = ~state.str.fullmatch(r"[A-Z]{2}") & ~_blank(state)
     flags.append(("state is not a two-letter code: '" + state + "'").where(odd_state, ""))
     out = pd.DataFrame({
-        "case_id": pd.to_numeric(text["id"].where(text["id"].str.fullmatch(r"\d+")), errors="coerce").astype("Int64"),
+        "case_id": _identifier(text["id"]),
         "year": _whole(text["year"], "year", flags, low=1990, high=2018),
         "state": state.where(~_blank(state) & ~odd_state, None),
         "federal_circuit": _whole(circuit_text.where(~several, ""), "federal_district", flags, low=1, high=11),
@@ -264,9 +270,8 @@ def _defendants(text: pd.DataFrame, flags: list[pd.Series]) -> pd.DataFrame:
     odd_gender = ~text["gender"].isin(("Male", "Female", "Unknown", ""))
     flags.append(("gender not Male/Female/Unknown: '" + text["gender"] + "'").where(odd_gender, ""))
     out = pd.DataFrame({
-        "defendant_id": pd.to_numeric(text["id"].where(text["id"].str.fullmatch(r"\d+")), errors="coerce").astype("Int64"),
-        "case_id": pd.to_numeric(text["case_id"].where(text["case_id"].str.fullmatch(r"\d+")),
-                                 errors="coerce").astype("Int64"),
+        "defendant_id": _identifier(text["id"]),
+        "case_id": _identifier(text["case_id"]),
         "gender": gender,
         "arrest_age": _whole(text["arrest_age"], "arrest_age", flags, low=10, high=100),
         "race": text["race"].where(~_blank(text["race"]), None),
@@ -316,8 +321,7 @@ def _judges(text: pd.DataFrame, flags: list[pd.Series]) -> pd.DataFrame:
     odd_party = ~party.isin(("Republican", "Democrat", ""))
     flags.append(("appointed_by is not Republican/Democrat: '" + party + "'").where(odd_party, ""))
     return pd.DataFrame({
-        "case_id": pd.to_numeric(text["case_id"].where(text["case_id"].str.fullmatch(r"\d+")),
-                                 errors="coerce").astype("Int64"),
+        "case_id": _identifier(text["case_id"]),
         "judge_gender": text["gender"].where(text["gender"].isin(("Male", "Female")), None),
         "judge_race": text["race"].where(~_blank(text["race"]), None),
         "appointed_by": party.where(party.isin(("Republican", "Democrat")), None),

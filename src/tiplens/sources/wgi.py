@@ -38,6 +38,7 @@ Traps handled:
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -105,13 +106,11 @@ def _encoding(path: Path) -> str:
 def read(path: Path) -> Raw:
     """The file as published, every cell text; the R row index column is kept as read."""
     path = check_file(Path(path))
-    frame = read_csv_text(path, encoding=_encoding(path), required=set(COLUMNS), fix=_FIX)
+    encoding = _encoding(path)
+    frame = read_csv_text(path, encoding=encoding, required=set(COLUMNS), fix=_FIX)
     if len(frame) == 0:
         raise InputFileError(path, "has a header but no data rows", _FIX)
-    short = frame.isna().any(axis=1).to_numpy()
-    if short.any():  # pandas pads a cut-off last row with NaN
-        raise InputFileError(path, "has a row with fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=2 + int(np.argmax(short)))
+    _check_last_row(path, frame, encoding)
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None)
 
 
@@ -126,7 +125,7 @@ def normalise(raw: Raw) -> Normalised:
     table = resolve(code.unique(), "iso3").set_index("value")
     iso3 = code.map(table["iso3"])
     status = code.map(table["status"]).fillna("unmatched")
-    country_note = code.map(table["note"]).fillna("")
+    country_note = code.map(table["note"].fillna("").astype("str")).fillna("")
     indicator = text["Indicator"].map(INDICATORS)
     year = pd.to_numeric(text["Year"], errors="coerce")
 
@@ -158,8 +157,8 @@ def normalise(raw: Raw) -> Normalised:
     quarantine = concat_quarantine(*parts)
 
     keep = ~rejected
-    conflict = (iso3.where(keep).notna() & pd.DataFrame({"i": iso3, "y": year, "k": indicator})
-                .duplicated(keep=False) & keep)
+    key = pd.DataFrame({"iso3": iso3, "year": year, "indicator": indicator})[keep]
+    conflict = key.duplicated(keep=False).reindex(frame.index, fill_value=False)
     if conflict.any():
         notes.append(f"{int(conflict.sum())} rows share (code, year, indicator) with another row: kept, "
                      "flagged status='conflict'")
@@ -184,3 +183,18 @@ def normalise(raw: Raw) -> Normalised:
     obs = pd.concat(long_parts, ignore_index=True)
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n,
                       rows_loaded=int(keep.sum()), notes=notes)
+
+
+def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """Raise if the last line has fewer cells than the header: a cut-off download.
+
+    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
+    last line can tell.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 65536))
+        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
+    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
+        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
+                             "Download the file again", row=len(frame) + 1)
