@@ -40,8 +40,9 @@ def default_files() -> list[tuple[str, str, str | None]]:
         module = SOURCES.get(source)
         if module is None or not module.REDISTRIBUTABLE:
             continue
-        files = entry["files"] if isinstance(entry, dict) else entry
-        for item in files:
+        for item in entry.get("files") or []:
+            if item.get("duplicate_of"):  # the same release in another format: loading both is waste
+                continue
             out.append((source, item["mirror_path"], item.get("edition")))
     return out
 

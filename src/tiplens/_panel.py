@@ -24,9 +24,12 @@ def _glotip(column, indicator, label):
             "description": f"{label}, UNODC GLOTIP.", "caveat": _GLOTIP_NOTE}
 
 
-def _col(column, source, indicator, description, caveat="", dataset=None):
+def _col(column, source, indicator, description, caveat="", datasets=None):
     return {"column": column, "source": source, "indicator": indicator, "bounds": False,
-            "description": description, "caveat": caveat, "dataset": dataset}
+            "description": description, "caveat": caveat, "datasets": datasets}
+
+
+_TIER_DATASETS = ["kelley_tiers", "map_tiers", "factbook_snapshots"]
 
 
 PANEL_COLUMNS: list[dict] = [
@@ -37,9 +40,9 @@ PANEL_COLUMNS: list[dict] = [
          "US TIP Report tier: 1, 2, 2.5 (Tier 2 Watch List), 3; NA when not ranked, Special Case or unknown.",
          "`year` is the report edition, which covers roughly April of the previous year to March. "
          "2016 on: only the Factbook's partial Watch List / Tier 3 snapshots; a country absent there "
-         "has an unknown tier, never imputed."),
+         "has an unknown tier, never imputed.", datasets=_TIER_DATASETS),
     _col("tip_tier_label", "tip_tiers", "tip_tier", "TIP tier as published (e.g. 'Tier 2 Watch List', "
-         "'Special Case').", "As tip_tier."),
+         "'Special Case', 'Not ranked').", "As tip_tier.", datasets=_TIER_DATASETS),
     _col("p3_prosecution", "policy_3p", "p3_prosecution", "3P Anti-Trafficking Policy Index: prosecution (1-5).",
          "Cho, Dreher and Neumayer; scores exist 2000-2013 only."),
     _col("p3_protection", "policy_3p", "p3_protection", "3P index: protection (1-5).", "2000-2013 only."),
@@ -48,11 +51,12 @@ PANEL_COLUMNS: list[dict] = [
          "2000-2013 only; NA if any part is NA."),
     _col("palermo_ratification_year", "membership", "membership_palermo_protocol",
          "Year the country became party to the Palermo Protocol (ratification, accession or succession).",
-         "From the sourced membership table; NA where the date is unknown (not 'not a party')."),
-    # (derived below from the membership events, not pivoted)
+         "From the sourced membership table, else the Kelley & Simmons ratification year; NA where no "
+         "source dates it (which is not 'not a party')."),
     _col("palermo_party", None, None,
          "1 from the year of becoming party to the Palermo Protocol, 0 before; NA when unknown.",
-         "Derived from palermo_ratification_year."),
+         "Derived from palermo_ratification_year; where Kelley & Simmons record 'not ratified by 2011' "
+         "and no later date is known, 0 up to 2011 and NA after."),
     _col("criminalization", "kelley_simmons", "criminalization",
          "Criminalisation of trafficking as coded by Kelley & Simmons (see docs/sources.md for the coding).",
          "Kelley & Simmons coding, to 2014."),
@@ -113,8 +117,10 @@ def build_panel(store: Store, *, year_from: int | None = None, year_to: int | No
     parts = []
     for source in sorted({c["source"] for c in PANEL_COLUMNS if c["source"]}):
         wanted = [c["indicator"] for c in PANEL_COLUMNS if c["source"] == source]
-        obs = store.observations(source=source, edition=editions.get(source), indicators=wanted,
-                                 year_from=year_from, year_to=year_to)
+        if source == "kelley_simmons":
+            wanted.append("palermo_ratification_year")
+        # dated events (ratifications) matter before the window too: filter rows at the end
+        obs = store.observations(source=source, edition=editions.get(source), indicators=wanted)
         if source == "glotip":
             obs = obs[obs["dimension"].eq("total") & obs["sex"].eq("Total") & obs["age"].eq("Total")]
         parts.append(obs)
@@ -122,10 +128,12 @@ def build_panel(store: Store, *, year_from: int | None = None, year_to: int | No
     if obs is None or indicators is None:
         return pd.DataFrame(columns=[c["column"] for c in _ID_COLUMNS])
     obs = obs[obs["iso3"].notna() & obs["year"].notna()]
-    # one value per country-year-indicator: newest edition, then the first dataset in name order
-    obs = obs.sort_values(["source", "indicator", "iso3", "year", "edition", "dataset"],
-                          ascending=[True, True, True, True, False, True])
-    obs = obs.drop_duplicates(["source", "indicator", "iso3", "year"])
+    # one value per country-year-indicator: the dataset a column prefers, then the newest edition
+    priority = {(c["source"], d): i for c in PANEL_COLUMNS for i, d in enumerate(c.get("datasets") or [])}
+    obs["_priority"] = [priority.get(k, 99) for k in zip(obs["source"], obs["dataset"])]
+    obs = obs.sort_values(["source", "indicator", "iso3", "year", "_priority", "edition"],
+                          ascending=[True, True, True, True, True, False])
+    obs = obs.drop_duplicates(["source", "indicator", "iso3", "year"]).drop(columns="_priority")
     index = pd.MultiIndex.from_frame(obs[["iso3", "year"]].drop_duplicates().sort_values(["iso3", "year"]))
     panel = pd.DataFrame(index=index)
     keyed = obs.set_index(["source", "indicator", "iso3", "year"])
@@ -151,23 +159,33 @@ def build_panel(store: Store, *, year_from: int | None = None, year_to: int | No
     for pos, col in enumerate(["m49_region", "m49_subregion", "unodc_region"], start=3):
         panel.insert(pos, col, panel["iso3"].map(countries[col]))
     panel["year"] = panel["year"].astype("int64")
+    if year_from is not None:
+        panel = panel[panel["year"] >= year_from]
+    if year_to is not None:
+        panel = panel[panel["year"] <= year_to]
     return panel.sort_values(["iso3", "year"], ignore_index=True)
 
 
 def _derive_palermo(panel: pd.DataFrame, keyed: pd.DataFrame) -> None:
-    """palermo_ratification_year is the event's year on every row; palermo_party follows from it."""
-    try:
-        events = keyed.loc[("membership", "membership_palermo_protocol")].reset_index()
-    except KeyError:
-        panel["palermo_ratification_year"] = np.nan
-        panel["palermo_party"] = np.nan
-        return
-    party = events[events["category"].eq("party") & events["year"].notna()]
-    first = party.groupby("iso3")["year"].min()
-    panel["palermo_ratification_year"] = panel["iso3"].map(first)
-    known = panel["palermo_ratification_year"].notna()
-    panel["palermo_party"] = np.where(known, (panel["year"] >= panel["palermo_ratification_year"]).astype(float),
-                                      np.nan)
+    """palermo_ratification_year on every row of a country; palermo_party follows from it."""
+    def events(source, indicator) -> pd.DataFrame:
+        try:
+            return keyed.loc[(source, indicator)].reset_index()
+        except KeyError:
+            return pd.DataFrame(columns=["iso3", "year", "value", "category", "censored"])
+
+    membership = events("membership", "membership_palermo_protocol")
+    party = membership[membership["category"].eq("party") & membership["year"].notna()]
+    year = party.groupby("iso3")["year"].min()
+    kelley = events("kelley_simmons", "palermo_ratification_year")
+    dated = kelley[~kelley["censored"].astype(bool) & kelley["value"].notna()].groupby("iso3")["value"].min()
+    year = year.combine_first(dated)
+    not_by_2011 = set(kelley.loc[kelley["censored"].astype(bool), "iso3"]) - set(year.index)
+    panel["palermo_ratification_year"] = panel["iso3"].map(year).astype("Float64")
+    ratified = panel["palermo_ratification_year"]
+    party_now = (panel["year"] >= ratified).astype("Float64")
+    censored = panel["iso3"].isin(not_by_2011) & (panel["year"] <= 2011)
+    panel["palermo_party"] = party_now.where(ratified.notna(), pd.NA).mask(censored, 0.0)
 
 
 def describe(panel: pd.DataFrame) -> pd.DataFrame:
@@ -180,7 +198,7 @@ def describe(panel: pd.DataFrame) -> pd.DataFrame:
             continue
         have = panel[panel[col].notna()]
         rows.append({"column": col, "countries": have["iso3"].nunique(), "country_years": len(have),
-                     "first_year": int(have["year"].min()) if len(have) else None,
-                     "last_year": int(have["year"].max()) if len(have) else None,
+                     "first_year": str(int(have["year"].min())) if len(have) else "",
+                     "last_year": str(int(have["year"].max())) if len(have) else "",
                      "source": sources.get(col) or "derived"})
     return pd.DataFrame(rows)

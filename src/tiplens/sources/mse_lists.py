@@ -52,7 +52,7 @@ PUBLISHER = "R package SparseMSE (Chan, Silverman & Vincent), CRAN; tables from 
 CITATION = ("Chan L, Silverman BW, Vincent K. SparseMSE: Multiple Systems Estimation for Sparse Capture Data, "
             "R package 2.0.1 (CRAN); and the study of each table (see STUDIES)")
 TERMS = "GPL (>= 2) package; aggregate counts, no individual records. Cite the package and the studies."
-REDISTRIBUTABLE = True
+REDISTRIBUTABLE = False
 
 COUNT_NAMES = ("count", "frequency", "freq", "n")
 UNKNOWN_DATASET = "capture_histories"

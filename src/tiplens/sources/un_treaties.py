@@ -58,7 +58,7 @@ PUBLISHER = "United Nations Treaty Collection; compiled by world-politics-datala
 CITATION = ("United Nations Treaty Collection, Chapter IV (Human Rights), status of treaties; as compiled in "
             "world-politics-datalab/humanrights-treaties-ratification-status (2022)")
 TERMS = "Facts from the UN Treaty Collection (treaties.un.org); the compilation states no licence."
-REDISTRIBUTABLE = True
+REDISTRIBUTABLE = False
 
 REQUIRED = ["iso2", "member", "state party", "year ratification or accession", "signatory", "no action",
             "status"]
