@@ -53,6 +53,12 @@ def test_panel_cells_on_the_default(fresh_panel):
     assert panel["detected_victims"].isna().all()
 
 
+def test_every_panel_column_is_documented(fresh_panel):
+    from tiplens._panel import columns_documentation
+    _, panel = fresh_panel
+    assert list(panel.columns) == list(columns_documentation()["column"])
+
+
 def test_panel_command_on_a_fresh_machine(tmp_path):
     result = CliRunner().invoke(app, ["panel", "--db", str(tmp_path / "new.duckdb"), "--from", "2010"])
     assert result.exit_code == 0, result.output
@@ -71,3 +77,13 @@ def test_default_files_skip_duplicate_formats():
     paths = [rel for _, rel, _ in default_files()]
     assert len(paths) == len(set(paths))
     assert not any(p.endswith("map_tiers.csv") for p in paths)  # the same table as tip_tiers_orig.csv
+
+
+def test_panel_doc_is_current():
+    # docs/panel.md is generated from the column list; a stale page misleads users
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_panel_doc.py"
+    assert subprocess.run([sys.executable, str(script), "--check"]).returncode == 0, \
+        "docs/panel.md is stale: run python scripts/build_panel_doc.py"

@@ -101,7 +101,8 @@ def columns_documentation() -> pd.DataFrame:
             for suffix, what in (("_lower", "lower"), ("_upper", "upper")):
                 rows.append({**spec, "column": spec["column"] + suffix,
                              "description": f"{what.capitalize()} bound of {spec['column']} given censored cells."})
-    return pd.DataFrame(rows)[["column", "source", "indicator", "description", "caveat"]]
+    table = pd.DataFrame(rows).reindex(columns=["column", "source", "indicator", "description", "caveat"])
+    return table.astype(object).where(table.notna(), None)
 
 
 def build_panel(store: Store, *, year_from: int | None = None, year_to: int | None = None,
@@ -159,6 +160,7 @@ def build_panel(store: Store, *, year_from: int | None = None, year_to: int | No
     for pos, col in enumerate(["m49_region", "m49_subregion", "unodc_region"], start=3):
         panel.insert(pos, col, panel["iso3"].map(countries[col]))
     panel["year"] = panel["year"].astype("int64")
+    panel = panel.reindex(columns=list(columns_documentation()["column"]))  # documented order, all present
     if year_from is not None:
         panel = panel[panel["year"] >= year_from]
     if year_to is not None:

@@ -75,9 +75,10 @@ def panel(*, db: StoreLike = None, year_from: int | None = None, year_to: int | 
         return build_panel(store, year_from=year_from, year_to=year_to, editions=editions)
 
 
-def panel_columns() -> list[dict]:
-    from ._panel import PANEL_COLUMNS
-    return [dict(c) for c in PANEL_COLUMNS]
+def panel_columns() -> pd.DataFrame:
+    """Every panel column: column, source, indicator, description, caveat (docs/panel.md)."""
+    from ._panel import columns_documentation
+    return columns_documentation()
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
