@@ -380,3 +380,20 @@ def test_default_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "tiplens"
     monkeypatch.setenv("XDG_CACHE_HOME", "")
     assert default_cache_dir() == Path.home() / ".cache" / "tiplens"
+
+
+def test_fetch_command_json_equals_library_twin(mirror, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    import tiplens as tl
+    from tiplens.cli import app, to_jsonable
+    result = CliRunner().invoke(app, ["fetch", "membership", "--mirror", mirror.url,
+                                      "--db", str(tmp_path / "cli.duckdb"), "--json"])
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(default_cache_dir())  # the library run downloads afresh too
+    twin = tl.fetch(["membership"], db=tmp_path / "lib.duckdb", base_url=mirror.url)
+    payload = json.loads(result.stdout)["files"]
+    assert payload == to_jsonable(twin)
+    assert {row["status"] for row in payload} == {"downloaded"}

@@ -175,3 +175,15 @@ def test_detect_only_glotip(real_data):
     for path in sorted(real_data.rglob("*")):
         if path.is_file() and path.suffix in (".csv", ".xlsx"):
             assert glotip.detect(path) == (path.parent.name == "unodc_glotip"), path
+
+
+def test_panel_cells_from_glotip(store_both):
+    panel = tl.panel(db=store_both).set_index(["iso3", "year"])
+    # CSV line 34479: PAK, Detected trafficking victims, Total, Total, Total, 2019, "32,022"
+    assert panel.loc[("PAK", 2019), "detected_victims"] == 32022
+    # CSV lines 45374 and 45384: USA, Detected trafficking victims, Total, 2007 = 303, 2008 = 317
+    assert panel.loc[("USA", 2007), "detected_victims"] == 303
+    assert panel.loc[("USA", 2008), "detected_victims_upper"] == 317
+    # a '<5' total is the interval [0, 4] in the panel, never 0 or 5
+    censored = panel[panel["detected_victims_upper"].eq(4) & panel["detected_victims_lower"].eq(0)]
+    assert len(censored) > 0 and censored["detected_victims"].isna().all()

@@ -58,13 +58,20 @@ def sources(*, db: StoreLike = None) -> pd.DataFrame:
                               "rows_quarantined", "loaded_at", "tiplens_version", "origin", "edition_origin"]]
 
 
-def quarantine(*, db: StoreLike = None, source: str | None = None) -> pd.DataFrame:
-    """Rows not loaded: source, dataset, edition, path, row_number, column_name, reason, raw."""
+def quarantine(*, db: StoreLike = None, source: str | None = None, reason: str | None = None) -> pd.DataFrame:
+    """Rows not loaded: source, dataset, edition, path, row_number, column_name, reason, raw.
+
+    ``reason`` keeps rows whose reason contains that text (case-insensitive), e.g.
+    ``"not matched"`` for the country names that could not be matched.
+    """
     if source is not None:
         from .sources import get_source
         get_source(source)
     with using_store(db, read_only=True) as store:
-        return store.quarantine(source)
+        frame = store.quarantine(source)
+    if reason:
+        frame = frame[frame["reason"].str.contains(reason, case=False, regex=False)].reset_index(drop=True)
+    return frame
 
 
 def panel(*, db: StoreLike = None, year_from: int | None = None, year_to: int | None = None,
@@ -103,8 +110,13 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def fetch(names: list[str] | None = None, *, db: StoreLike = None, base_url: str | None = None,
-          cache_dir: Path | None = None, progress=None) -> list[dict]:
-    """Download official files (or from a mirror), verify, cache and ingest them."""
+          cache_dir: Path | None = None, progress=None, timeout: float = 30.0) -> list[dict]:
+    """Download official files (or from a mirror), verify, cache and ingest them.
+
+    Returns one dict per file: source, name, url, status (downloaded, cached, changed_upstream,
+    no_url, refused), message, sha256, path and, when ingested, the ingest counts.
+    """
     from ._fetch import fetch as _fetch
     with using_store(db) as store:
-        return _fetch(names, store=store, base_url=base_url, cache_dir=cache_dir, progress=progress)
+        return _fetch(names, store=store, base_url=base_url, cache_dir=cache_dir, progress=progress,
+                      timeout=timeout)

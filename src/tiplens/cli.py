@@ -150,12 +150,15 @@ def sources(db: DbOption = None, as_json: JsonOption = False, debug: DebugOption
 @app.command()
 def quarantine(
     source: Annotated[Optional[str], typer.Option("--source", help="Only this source.")] = None,
+    reason: Annotated[Optional[str], typer.Option(
+        "--reason", help="Only reasons containing this text (e.g. 'not matched' lists the country "
+                         "names that could not be matched).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Rows to show in the table (JSON shows all).")] = 50,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
     """Rows that were not loaded, with file, row number, column and reason."""
     with _errors(debug):
-        frame = api.quarantine(db=db, source=source)
+        frame = api.quarantine(db=db, source=source, reason=reason)
     if as_json:
         _print_json({"rows": frame})
         return
@@ -205,6 +208,7 @@ def fetch(
     mirror: Annotated[Optional[str], typer.Option(
         "--mirror", help="Base URL of a mirror laid out like the public data folder "
                          "(default: $TIPLENS_FETCH_MIRROR, else the official addresses).")] = None,
+    net_timeout: Annotated[float, typer.Option("--net-timeout", help="Seconds to wait for a server.")] = 30.0,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
     """Download the official files, check their checksums, cache them and ingest them."""
@@ -218,13 +222,13 @@ def fetch(
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done)
 
-            result = api.fetch(names or None, db=db, base_url=mirror, progress=progress)
+            result = api.fetch(names or None, db=db, base_url=mirror, progress=progress, timeout=net_timeout)
     if as_json:
         _print_json({"files": result})
         return
     import pandas as pd
     frame = pd.DataFrame(result)
-    cols = [c for c in ["source", "name", "status", "rows_read", "rows_loaded", "rows_quarantined"]
+    cols = [c for c in ["source", "name", "status", "rows_read", "rows_loaded", "rows_quarantined", "message"]
             if c in frame.columns]
     out.print(_table("Fetched", frame, cols))
 
