@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
@@ -108,6 +109,39 @@ def concat_quarantine(*frames: pd.DataFrame) -> pd.DataFrame:
                      "reason": lambda s: "; ".join(dict.fromkeys(s)),
                      "raw": "first"}))
     return q.sort_values("row_number", ignore_index=True)
+
+
+def country_problems(keys: pd.DataFrame, label: pd.Series, column: str) -> list[tuple]:
+    """The (mask, column, reason) problems for unmatched and non-country rows.
+
+    ``keys`` has ``status``, ``note`` and ``key`` per row (as from
+    :func:`tiplens.harmonise.codes.country_keys`); ``label`` is the country as the file writes it.
+    """
+    note = keys["note"].fillna("").astype("str")
+    key = keys["key"].fillna("").astype("str")
+    return [
+        (keys["status"].eq("non_country"), column, "not a country: " + label.astype("str") + " (" + note + ")"),
+        (keys["status"].eq("unmatched"), column,
+         "country not matched: " + label.astype("str") + " [" + key + "]"),
+    ]
+
+
+def collect_quarantine(frame: pd.DataFrame, row_number: pd.Series, problems: list[tuple],
+                       raw_columns: list[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """One quarantine row per bad source row (reasons merged) and the mask of bad rows.
+
+    ``problems`` is a list of ``(mask, column, reason)``: a boolean mask over ``frame``, the column
+    to name, and the reason (a str, or a Series of per-row reasons).
+    """
+    parts, bad = [], pd.Series(False, index=frame.index)
+    for mask, column, reason in problems:
+        mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
+        if mask.any():
+            reason_s = reason[mask] if isinstance(reason, pd.Series) else reason
+            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
+                                          reason=reason_s, raw_columns=raw_columns))
+            bad |= mask
+    return concat_quarantine(*parts), bad
 
 
 def sniff_text(path: Path, n: int = 4096) -> str:
@@ -189,22 +223,40 @@ def check_file(path: Path) -> Path:
     return path
 
 
+def text_encoding(path: Path) -> str:
+    """``utf-8-sig`` for a BOM, ``utf-8`` when the whole file decodes as UTF-8, else ``latin-1``.
+
+    For sources published in Latin-1 that users may have re-saved as UTF-8.
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
 def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | None = None,
                   fix: str = "Download the file again or check that it is this source",
-                  **kwargs) -> pd.DataFrame:
+                  every_row: bool = False, **kwargs) -> pd.DataFrame:
     """Read a CSV with every cell as text, no NA guessing (Namibia's ``NA`` stays ``NA``).
 
-    Raises :class:`InputFileError` naming the file for bad encoding, ragged rows, or
-    missing ``required`` columns.
+    Raises :class:`InputFileError` naming the file for bad encoding, ragged rows, missing
+    ``required`` columns, or a record with fewer cells than the header: the last one always (a
+    file cut off mid-row, checked on the file's tail), every one with ``every_row`` (a full pass
+    over the file; for small hand-made tables).
     """
     check_file(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
                             **kwargs)
-    except UnicodeDecodeError as exc:
-        row = _line_of_offset(path, exc.start)
-        raise InputFileError(path, f"is not valid {encoding} (byte 0x{exc.object[exc.start]:02x})",
-                             f"Save the file as {encoding.upper()}, or download it again", row=row) from None
+    except UnicodeDecodeError:
+        line, byte = _first_undecodable(path, encoding)
+        shown = f" (byte 0x{byte:02x})" if byte is not None else ""
+        raise InputFileError(path, f"is not valid {encoding}{shown}",
+                             f"Save the file as {encoding.upper()}, or download it again", row=line) from None
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise InputFileError(path, f"is not a well-formed CSV ({exc})".rstrip("."), fix,
@@ -215,15 +267,87 @@ def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | N
         missing = sorted(required - set(frame.columns))
         if missing:
             raise InputFileError(path, f"is missing column(s) {', '.join(missing)}", fix, row=1)
+    skipped = kwargs.get("skiprows", 0)
+    dialect = {"delimiter": kwargs.get("sep", ","), "quotechar": kwargs.get("quotechar", '"')}
+    header_row = 1 + skipped if isinstance(skipped, int) else None
+    if every_row:
+        short = _first_short_record(path, len(frame.columns), encoding, dialect, skip=header_row or 1)
+    else:
+        short = _short_last_record(path, frame, encoding, dialect, header_row)
+    if short is not None:
+        row, cells = short
+        where = f"row {row}" if row is not None else "its last row"
+        raise InputFileError(path, f"{where} has only {cells} of the header's {len(frame.columns)} cells "
+                             "(the file looks truncated or damaged)", fix, row=row)
     return frame
 
 
-def _line_of_offset(path: Path, offset: int) -> int | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(offset).count(b"\n") + 1
-    except OSError:
+def require_rows(path: Path, frame: pd.DataFrame, fix: str) -> None:
+    """Raise :class:`InputFileError` for a file that has a header but no data rows."""
+    if len(frame) == 0:
+        raise InputFileError(path, "has a header but no data rows", fix)
+
+
+# Truncation. pandas 3 with NA parsing off fills the missing cells of a short record with '', so
+# a file cut off inside its last row reads without complaint: only the raw text can tell.
+_TAIL_BYTES = 1 << 16
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_LINE_BREAK_TEXT = re.compile(r"\r\n|\r|\n")
+_BLANK_LINES_AT_END = re.compile(rb"(?:\r\n|\r|\n)[ \t\r\n]*\Z")  # pandas skips blank lines
+
+
+def _short_last_record(path: Path, frame: pd.DataFrame, encoding: str, dialect: dict,
+                       header_row: int | None) -> tuple[int | None, int] | None:
+    """(row, cells) when the file's last record has fewer cells than the header, else None.
+
+    Reads only the last 64 KB. The last record may span several lines (quoted line breaks): the
+    frame's last row says how many, and the raw record must agree with it cell for cell, so a
+    tail that cannot be told apart is let through rather than refused.
+    """
+    width = len(frame.columns)
+    if len(frame) == 0 or width < 2:
         return None
+    last = ["" if pd.isna(v) else str(v) for v in frame.iloc[-1].tolist()]
+    if last[-1] != "":
+        return None  # the last cell has text, so the record reached it
+    line_breaks = sum(len(_LINE_BREAK_TEXT.findall(v)) for v in last)
+    with open(path, "rb") as fh:
+        start = max(0, fh.seek(0, 2) - _TAIL_BYTES)
+        fh.seek(start)
+        tail = _BLANK_LINES_AT_END.sub(b"", fh.read(), count=1)
+    ends = [m.end() for m in _LINE_BREAK.finditer(tail)]
+    if len(ends) <= line_breaks:
+        return None  # the last record is longer than the tail read
+    text = tail[ends[-(line_breaks + 1)]:].decode(encoding, errors="replace")
+    records = list(csv.reader(io.StringIO(text, newline=""), **dialect))
+    if len(records) != 1 or len(records[0]) >= width or records[0] != last[:len(records[0])]:
+        return None
+    row = header_row + len(frame) if header_row is not None else None
+    return row, len(records[0])
+
+
+def _first_short_record(path: Path, width: int, encoding: str, dialect: dict,
+                        skip: int) -> tuple[int, int] | None:
+    """(row, cells) of the first non-blank record after the header with fewer cells than it."""
+    with open(path, newline="", encoding=encoding) as fh:
+        for number, record in enumerate(csv.reader(fh, **dialect), start=1):
+            if number > skip and record and len(record) < width:
+                return number, len(record)
+    return None
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int | None, int | None]:
+    """(line number, byte) of the first byte that is not ``encoding`` ((None, None) if none is found).
+
+    pandas' UnicodeDecodeError holds only the bad bytes of its buffer, not their place in the
+    file, so the file is decoded again here to find the line.
+    """
+    data = Path(path).read_bytes()
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1, data[exc.start]
+    return None, None
 
 
 def blank_to_none(series: pd.Series) -> pd.Series:
@@ -238,6 +362,42 @@ def parse_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce")
 
 
-def observations_frame(**columns) -> pd.DataFrame:
-    """An observations frame from column arrays/scalars; unspecified columns are null."""
-    return pd.DataFrame(columns)
+def row_numbers(raw: Raw) -> pd.Series:
+    """The file row number of each row of ``raw.frame`` (same index)."""
+    return pd.Series(np.arange(raw.first_row, raw.first_row + len(raw.frame)), index=raw.frame.index)
+
+
+def observation_frame(index, **columns) -> pd.DataFrame:
+    """An observations frame over ``index``: columns given as Series or scalars, the others null;
+    year, value/lower/upper, censored and the row numbers get their types."""
+    names = ["iso3", "country", "year", "date", "indicator", "measure", "dimension", "category", "value", "lower",
+             "upper", "censored", "unit", "status", "flag", "source_row", "source_rows"]
+    data = {}
+    for col in names:
+        value = columns.get(col)
+        data[col] = value if isinstance(value, pd.Series) else pd.Series([value] * len(index), index=index,
+                                                                          dtype=object)
+    obs = pd.DataFrame(data, index=index)
+    obs["year"] = pd.to_numeric(obs["year"], errors="coerce").astype("Int64")
+    for col in ("value", "lower", "upper"):
+        obs[col] = pd.to_numeric(obs[col], errors="coerce").astype("float64")
+    obs["censored"] = obs["censored"].fillna(False).astype(bool)
+    obs["source_row"] = obs["source_row"].astype("int64")
+    obs["source_rows"] = pd.to_numeric(obs["source_rows"]).fillna(1).astype("int64")
+    return obs.reset_index(drop=True)
+
+
+def typed_records(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give text columns the ``str`` dtype: the store creates a record table from the frame's dtypes,
+    and an all-object column would have no SQL type."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].astype("str").where(out[name].notna(), None).astype("str")
+    return out
+
+
+def year_of(text: pd.Series, low: int = 1900, high: int = 2100) -> pd.Series:
+    """Whole years from text ('2004', '2004.0'); NaN for anything else."""
+    number = pd.to_numeric(text.astype("str").str.strip(), errors="coerce")
+    return number.where((number % 1 == 0) & number.between(low, high))

@@ -49,9 +49,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from .ctdc import reject_cut_last_row
 from ._base import (Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number, quarantine_frame,
-                    read_csv_text)
+                    read_csv_text, require_rows, row_numbers)
 
 NAME = "case_law"
 TITLE = "UNODC Human Trafficking Case Law Database (US cases) and Polaris hotline totals by state"
@@ -130,9 +129,7 @@ def read(path: Path) -> Raw:
     frame.columns = [str(c).strip() for c in frame.columns]
     if dataset == DATASET_POLARIS:
         frame.columns = [c.casefold() for c in frame.columns]
-    reject_cut_last_row(path, len(frame.columns), fix)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", fix)
+    require_rows(path, frame, fix)
     dropped = [c for c in DROPPED_COLUMNS if c in frame.columns] if dataset == DATASET_CASES else []
     return Raw(path=path, dataset=dataset, frame=frame.drop(columns=dropped), first_row=2, edition=None,
                meta={"dropped_columns": dropped})
@@ -228,7 +225,7 @@ def _cases(raw: Raw) -> Normalised:
     # belt and braces: a Raw built elsewhere must not carry names into the store either
     frame = raw.frame.drop(columns=[c for c in DROPPED_COLUMNS if c in raw.frame.columns])
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = frame.astype("str")
     flags: list[pd.Series] = []
     out = pd.DataFrame(index=frame.index)
@@ -276,7 +273,7 @@ def _cases(raw: Raw) -> Normalised:
 def _polaris(raw: Raw) -> Normalised:
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     written = frame["state"].str.strip()
     # the file writes multi-word names with hyphens (New-York, District-of-Columbia)
     state = written.str.replace("-", " ", regex=False).str.split().str.join(" ").str.casefold().map(

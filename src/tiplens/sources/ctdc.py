@@ -53,13 +53,12 @@ import io
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import (Normalised, Raw, check_file, concat_quarantine, quarantine_frame, read_csv_text, sniff_text,
-                    xlsx_peek)
+from ._base import (Normalised, Raw, check_file, concat_quarantine, quarantine_frame, read_csv_text, require_rows,
+                    row_numbers, sniff_text, xlsx_peek)
 
 NAME = "ctdc"
 TITLE = "Counter Trafficking Data Collaborative (CTDC) global victim case data"
@@ -223,7 +222,6 @@ def read(path: Path) -> Raw:
     else:
         frame = read_csv_text(path, fix=fix)
         frame.columns = [str(c).strip() for c in frame.columns]
-        reject_cut_last_row(path, len(frame.columns), fix)
     dataset = dataset_of(frame.columns)
     expected = COLUMNS_KANON_2021 + KANON_2021_EXTRA if dataset == DATASET_KANON_2021 else COLUMNS_2017
     present = _folded(frame.columns)
@@ -231,31 +229,8 @@ def read(path: Path) -> Raw:
     if missing:
         raise InputFileError(path, f"is missing column(s) {', '.join(missing)} of the CTDC data dictionary", fix,
                              row=1)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", fix)
+    require_rows(path, frame, fix)
     return Raw(path=path, dataset=dataset, frame=frame, first_row=2, edition=None)
-
-
-def reject_cut_last_row(path: Path, n_columns: int, fix: str, *, encoding: str = "utf-8") -> None:
-    """Raise when the file ends inside its last row (fewer cells than the header, no final newline).
-
-    ``read_csv_text`` cannot see this: pandas 3 fills the missing trailing cells of a short row
-    with ``''`` when NA parsing is off. (Shared by the case-level sources; a candidate for ``_base``.)
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - 65536))
-        tail = fh.read()
-    if tail.endswith((b"\n", b"\r")):
-        return
-    last_line = re.split(rb"\r\n|\r|\n", tail)[-1].decode(encoding, errors="replace")
-    if last_line.count('"') % 2:  # the line ends a quoted multi-line cell: its record starts earlier
-        return
-    cells = next(csv.reader(io.StringIO(last_line)), [])
-    if len(cells) < n_columns:
-        raise InputFileError(path, f"is truncated: its last row has {len(cells)} of {n_columns} cells", fix,
-                             row=None)
 
 
 # -- normalisation ----------------------------------------------------------------------------
@@ -272,7 +247,7 @@ def normalise(raw: Raw) -> Normalised:
     """One ``ctdc_victims`` record per victim row; rows with an unknown country are quarantined."""
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     by_fold = {str(c).strip().casefold(): c for c in frame.columns}
     columns = list(COLUMNS_KANON_2021 + KANON_2021_EXTRA) if raw.dataset == DATASET_KANON_2021 else list(COLUMNS_2017)
     text = {c: frame[by_fold[c.casefold()]].astype("str").str.strip() for c in columns}

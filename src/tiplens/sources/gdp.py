@@ -22,7 +22,6 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -30,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ..harmonise.countries import resolve
-from ._base import (NA_TOKENS, Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text)
+from ..harmonise.codes import resolve_rows
+from ._base import (NA_TOKENS, Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
+                    require_rows, row_numbers)
 
 NAME = "gdp"
 TITLE = "GDP per capita, PPP (constant international $), World Bank via Our World in Data"
@@ -78,9 +77,7 @@ def read(path: Path) -> Raw:
     value_column = _value_column(frame.columns)
     if value_column is None:
         raise InputFileError(path, "is missing the column 'GDP per capita, PPP (...)'", _FIX, row=1)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
-    _check_last_row(path, frame, "utf-8")
+    require_rows(path, frame, _FIX)
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None,
                meta={"value_column": value_column})
 
@@ -90,19 +87,18 @@ def normalise(raw: Raw) -> Normalised:
     frame = raw.frame
     n = len(frame)
     value_column = raw.meta.get("value_column") or _value_column(frame.columns)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     entity = frame["Entity"].astype("str").str.strip()
     code = frame["Code"].astype("str").str.strip()
     text_value = frame[value_column].astype("str").str.strip()
 
     # codes first (ISO3, OWID_KOS, OWID_WRL); the entity name only where OWID gives no code
-    by_code = resolve(code.unique(), "iso3").set_index("value")
-    by_name = resolve(entity[code.eq("")].unique(), "name").set_index("value")
     blank = code.eq("")
-    iso3 = code.map(by_code["iso3"]).where(~blank, entity.map(by_name["iso3"]))
-    status = code.map(by_code["status"]).where(~blank, entity.map(by_name["status"])).fillna("unmatched")
-    code_note = code.map(by_code["note"].fillna("").astype("str"))
-    note = code_note.where(~blank, entity.map(by_name["note"].fillna("").astype("str"))).fillna("")
+    code_iso3, code_status, code_note = resolve_rows(code, "iso3")
+    name_iso3, name_status, name_note = resolve_rows(entity[blank], "name")
+    iso3 = code_iso3.where(~blank, name_iso3)
+    status = code_status.where(~blank, name_status)
+    note = code_note.where(~blank, name_note)
     label = code.where(~blank, entity)
 
     year = pd.to_numeric(frame["Year"].astype("str").str.strip(), errors="coerce")
@@ -115,14 +111,7 @@ def normalise(raw: Raw) -> Normalised:
         (value.isna(), value_column, "no value: " + text_value.where(text_value.ne(""), "(blank)")),
         (value < 0, value_column, pd.Series("negative GDP per capita", index=frame.index)),
     ]
-    parts, rejected = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask]))
-            rejected |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, rejected = collect_quarantine(frame, row_number, problems)
 
     keep = ~rejected
     conflict = keep & pd.DataFrame({"i": iso3, "y": year}).where(keep).duplicated(keep=False)
@@ -153,18 +142,3 @@ def normalise(raw: Raw) -> Normalised:
     })
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n, rows_loaded=int(keep.sum()),
                       notes=notes)
-
-
-def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
-    """Raise if the last line has fewer cells than the header: a cut-off download.
-
-    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
-    last line can tell.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 65536))
-        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
-    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
-        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=len(frame) + 1)

@@ -60,7 +60,6 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -68,9 +67,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ..harmonise.countries import resolve
-from ._base import (NA_TOKENS, Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text)
+from ..harmonise.codes import resolve_rows
+from ._base import (NA_TOKENS, Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
+                    require_rows, row_numbers)
 
 NAME = "gsi"
 TITLE = "Walk Free Global Slavery Index 2023"
@@ -178,7 +177,6 @@ def read(path: Path) -> Raw:
         return _read_workbook(path)
     frame = read_csv_text(path, fix=_FIX)
     frame.columns = [str(c).strip() for c in frame.columns]
-    _check_last_row(path, frame, "utf-8")
     if PREVALENCE_COLUMN in frame.columns:
         _require(path, frame, SUMMARY_REQUIRED, header_row=1)
         return Raw(path=path, dataset=SUMMARY, frame=frame, first_row=2, edition=None)
@@ -231,23 +229,7 @@ def _require(path: Path, frame: pd.DataFrame, columns: list[str], header_row: in
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputFileError(path, f"is missing column(s) {', '.join(missing)}", _FIX, row=header_row)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
-
-
-def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
-    """Raise if the last line has fewer cells than the header: a cut-off download.
-
-    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
-    last line can tell.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 65536))
-        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
-    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
-        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=len(frame) + 1)
+    require_rows(path, frame, _FIX)
 
 
 # -- normalisation ----------------------------------------------------------------------------
@@ -263,7 +245,7 @@ def normalise(raw: Raw) -> Normalised:
     """Observations (one per country and indicator column with a value) and quarantine rows."""
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     country = frame["Country"].astype("str").str.strip()
     region = frame["Region"].astype("str").str.strip().replace("", None)
     if raw.dataset == PALERMO:
@@ -279,10 +261,7 @@ def normalise(raw: Raw) -> Normalised:
         known = {"Country", "Region", *specs}
     notes = [f"column {c!r} is not a documented GSI column: not loaded" for c in frame.columns if c not in known]
 
-    table = resolve(country.unique(), "name").set_index("value")
-    iso3 = country.map(table["iso3"])
-    status = country.map(table["status"]).fillna("unmatched")
-    country_note = country.map(table["note"].fillna("").astype("str")).fillna("")
+    iso3, status, country_note = resolve_rows(country, "name")
 
     long_parts, unparseable = [], []
     for column, (indicator, measure, unit, year, date) in specs.items():
@@ -314,13 +293,7 @@ def normalise(raw: Raw) -> Normalised:
     for column, bad in unparseable:
         notes.append(f"{int(bad.sum())} cell(s) of {column!r} are not numbers and were not loaded "
                      f"(rows {', '.join(str(r) for r in row_number[bad].head(10))})")
-    parts, rejected = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask]))
-            rejected |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, rejected = collect_quarantine(frame, row_number, problems)
 
     kept_iso3 = iso3.where(~rejected)
     duplicated = kept_iso3.notna() & kept_iso3.duplicated(keep=False)

@@ -32,7 +32,6 @@ The reshape is vectorised (one flat array of about 220,000 cells, no per-cell Py
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -40,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ..harmonise.countries import resolve
-from ._base import (NA_TOKENS, Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text)
+from ..harmonise.codes import resolve_rows
+from ._base import (NA_TOKENS, Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
+                    require_rows, row_numbers, text_encoding)
 
 NAME = "hdr"
 TITLE = "UNDP Human Development Report 2023/24, composite indices complete time series"
@@ -93,29 +92,15 @@ def detect(path: Path) -> bool:
         return False
 
 
-def _encoding(path: Path) -> str:
-    """Latin-1 as published; UTF-8 if the file has been re-saved as UTF-8 (it then decodes cleanly)."""
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "latin-1"
-    return "utf-8"
-
-
 def read(path: Path) -> Raw:
     """The wide file as published, every cell text."""
     path = check_file(Path(path))
-    encoding = _encoding(path)
+    encoding = text_encoding(path)
     frame = read_csv_text(path, encoding=encoding, required=set(ID_COLUMNS), fix=_FIX)
     frame.columns = [str(c).strip() for c in frame.columns]
     if not any(_YEAR_COLUMN.match(c) for c in frame.columns):
         raise InputFileError(path, "has no <indicator>_<year> columns (e.g. hdi_2022)", _FIX, row=1)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
-    _check_last_row(path, frame, encoding)
+    require_rows(path, frame, _FIX)
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None)
 
 
@@ -129,7 +114,7 @@ def normalise(raw: Raw) -> Normalised:
     """Every indicator-year cell with a value as one observation; aggregates quarantined."""
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     code = frame["iso3"].astype("str").str.strip()
     name = frame["country"].astype("str").str.strip()
     region = frame["region"].astype("str").str.strip().replace("", None)
@@ -140,10 +125,7 @@ def normalise(raw: Raw) -> Normalised:
              for c in frame.columns if c not in year_columns and c not in ID_COLUMNS]
     latest_year = max(int(y) for _, y in year_columns.values())
 
-    table = resolve(code.unique(), "iso3").set_index("value")
-    iso3 = code.map(table["iso3"])
-    status = code.map(table["status"]).fillna("unmatched")
-    country_note = code.map(table["note"].fillna("").astype("str")).fillna("")
+    iso3, status, country_note = resolve_rows(code, "iso3")
 
     # wide -> long: one flat array of cells with their row and column positions (no per-cell Python)
     columns = list(year_columns)
@@ -172,13 +154,7 @@ def normalise(raw: Raw) -> Normalised:
         (status.eq("unmatched"), "iso3", "country not matched: " + code + " / " + name),
         (~has_value, None, pd.Series("no value in any indicator column", index=frame.index)),
     ]
-    parts, rejected = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask]))
-            rejected |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, rejected = collect_quarantine(frame, row_number, problems)
     keep = (~rejected).to_numpy()
 
     # per-column attributes, then the hdicode groups appended as one more "column"
@@ -221,18 +197,3 @@ def normalise(raw: Raw) -> Normalised:
         notes.append(f"indicator(s) without a known unit (unit left empty): {', '.join(unknown_units)}")
     return Normalised(observations=obs.reset_index(drop=True), quarantine=quarantine, rows_read=n,
                       rows_loaded=int(keep.sum()), notes=notes)
-
-
-def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
-    """Raise if the last line has fewer cells than the header: a cut-off download.
-
-    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
-    last line can tell.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 65536))
-        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
-    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
-        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=len(frame) + 1)

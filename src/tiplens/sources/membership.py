@@ -52,7 +52,6 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -61,8 +60,8 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import (Normalised, Raw, check_file, concat_quarantine, csv_header, quarantine_frame,
-                    read_csv_text)
+from ._base import (Normalised, Raw, check_file, collect_quarantine, concat_quarantine, csv_header, quarantine_frame,
+                    read_csv_text, require_rows, row_numbers)
 
 NAME = "membership"
 TITLE = "Membership and ratification of anti-trafficking cooperation frameworks (sourced compilation)"
@@ -177,16 +176,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "membership"
 
 
-def _first_short_row(path: Path, width: int) -> int | None:
-    """File row number of the first record with fewer cells than the header (pandas pads those
-    silently with empty text, and a file cut off mid-row ends with one)."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for number, record in enumerate(csv.reader(fh), start=1):
-            if record and len(record) < width:
-                return number
-    return None
-
-
 def read(path: Path) -> Raw:
     """The table as published (UTF-8), all cells text; the framework recognised from content."""
     path = check_file(Path(path))
@@ -197,14 +186,9 @@ def read(path: Path) -> Raw:
         closest = max(LAYOUTS.values(), key=lambda cols: len(header & set(cols)))
         read_csv_text(path, required=set(closest), fix=_FIX)  # raises for encoding, shape, columns
         raise InputFileError(path, "is not a membership table", _FIX, row=1)
-    frame = read_csv_text(path, required=set(LAYOUTS[layout]), fix=_FIX)
+    frame = read_csv_text(path, required=set(LAYOUTS[layout]), fix=_FIX, every_row=True)
     frame.columns = [str(c).strip() for c in frame.columns]
-    row = _first_short_row(path, len(frame.columns))
-    if row is not None:
-        raise InputFileError(path, f"row {row} has fewer cells than the header (the file looks truncated)",
-                             "Download or export the file again", row=row)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
+    require_rows(path, frame, _FIX)
     meta = {"layout": layout}
     if layout == "frameworks":
         dataset = "frameworks"
@@ -274,7 +258,7 @@ def _normalise_membership(raw: Raw, layout: str) -> Normalised:
     frame = raw.frame
     framework = raw.meta.get("framework") or raw.dataset.removesuffix("_organisations")
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = {c: _text(frame, c) for c in LAYOUTS[layout]}
     status = _status_parts(text["status"])
     signed = text.get("signed", pd.Series("", index=frame.index, dtype="str"))
@@ -320,15 +304,7 @@ def _normalise_membership(raw: Raw, layout: str) -> Normalised:
     for column, values in (("signed", signed), ("ratified_or_joined", joined)):
         problems.append((_date_problem(values), column,
                          "date is not YYYY or YYYY-MM-DD: '" + values + "'"))
-    parts, bad = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            reason_s = reason[mask] if isinstance(reason, pd.Series) else reason
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason_s))
-            bad |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, bad = collect_quarantine(frame, row_number, problems)
     keep = ~bad
 
     # the event the status names, and its date
@@ -439,7 +415,7 @@ def _framework_notes(raw: Raw, framework: str) -> list[str]:
 def _normalise_frameworks(raw: Raw) -> Normalised:
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = {c: _text(frame, c) for c in FRAMEWORK_COLUMNS}
     ids = text["id"]
     duplicated = ids.ne("") & ids.duplicated(keep=False)

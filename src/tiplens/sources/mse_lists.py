@@ -34,7 +34,6 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ._base import (Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text, sniff_text)
+from ._base import (Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
+                    require_rows, row_numbers, sniff_text)
 
 NAME = "mse_lists"
 TITLE = "List-overlap (capture-recapture) tables of identified victims for multiple systems estimation"
@@ -139,16 +138,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "lists"
 
 
-def _first_short_row(path: Path, width: int) -> int | None:
-    """File row number of the first record with fewer cells than the header (pandas pads those
-    silently with empty text, and a file cut off mid-row ends with one)."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        for number, record in enumerate(csv.reader(fh), start=1):
-            if record and len(record) < width:
-                return number
-    return None
-
-
 def read(path: Path) -> Raw:
     """The table as published, all cells text; the study recognised from its content."""
     path = check_file(Path(path))
@@ -159,14 +148,9 @@ def read(path: Path) -> Raw:
         raise InputFileError(path, "is not a list-overlap table: the last column must be the case count "
                              f"({', '.join(COUNT_NAMES)}) after at least two list columns", _FIX, row=1)
     lists, count = split
-    frame = read_csv_text(path, fix=_FIX)
+    frame = read_csv_text(path, fix=_FIX, every_row=True)
     frame.columns = [str(c).strip() for c in frame.columns]
-    row = _first_short_row(path, len(frame.columns))
-    if row is not None:
-        raise InputFileError(path, f"row {row} has fewer cells than the header (the file looks truncated)",
-                             "Download or export the file again", row=row)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
+    require_rows(path, frame, _FIX)
     histories = frame[lists].apply(lambda col: col.str.strip()).agg("".join, axis=1)
     study_id = identify_study(lists, count, histories)
     meta = {"lists": lists, "count": count, "study": study_id or _slug(path.stem),
@@ -182,7 +166,7 @@ def normalise(raw: Raw) -> Normalised:
     count_col = raw.meta.get("count") or frame.columns[-1]
     study = raw.meta.get("study") or raw.dataset
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     cells = frame[lists].apply(lambda col: col.astype("str").str.strip())
     count_text = frame[count_col].astype("str").str.strip()
 
@@ -211,13 +195,7 @@ def normalise(raw: Raw) -> Normalised:
         (repeated, ", ".join(lists), "capture history " + history + " appears more than once (rows "
          + repeat_rows + "): not summed"),
     ]
-    parts, bad = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask] if isinstance(reason, pd.Series) else reason))
-            bad |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, bad = collect_quarantine(frame, row_number, problems)
     keep = ~bad
 
     on_list = cells[keep].eq("1")

@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ._base import Normalised, Raw, check_file, csv_header, parse_number, read_csv_text
-from .tip_tiers import (collect_quarantine, country_keys, country_problems, observation_frame, require_complete,
-                        row_numbers, year_of)
+from ..harmonise.codes import country_keys
+from ._base import (Normalised, Raw, check_file, collect_quarantine, country_problems, csv_header, observation_frame,
+                    parse_number, read_csv_text, require_rows, row_numbers, year_of)
 
 NAME = "policy_3p"
 TITLE = "3P Anti-Trafficking Policy Index (prosecution, protection, prevention)"
@@ -95,7 +95,7 @@ def read(path: Path) -> Raw:
         raise InputFileError(path, "is not a 3P policy index file (expected the columns of policy_index.csv or "
                              "criminalization-cho-tiers)", "Check the file, or choose another --source", row=1)
     frame = read_csv_text(path, required=set(required), fix=FIX)
-    require_complete(path, frame, 2, FIX)
+    require_rows(path, frame, FIX)
     return Raw(path=path, dataset=dataset, frame=frame, first_row=2, edition=None)
 
 

@@ -57,17 +57,16 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
+from ..harmonise.codes import clean_code, country_keys, gec_codes
 from ..harmonise.countries import resolve
-from ._base import (Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text, sniff_text)
+from ._base import (Normalised, Raw, check_file, collect_quarantine, country_problems, csv_header, observation_frame,
+                    parse_number, read_csv_text, require_rows, row_numbers, sniff_text, typed_records, year_of)
 
 NAME = "tip_tiers"
 TITLE = "US TIP Report tier rankings (Kelley & Heiss; CIA World Factbook snapshots) and US G/TIP grants"
@@ -103,180 +102,6 @@ FACTBOOK_FLAG = "Factbook year label (may lag the TIP edition)"
 FUNDING_FIX = "Download funding_clean.csv again from the andrewheiss/scorecard-diplomacy repository"
 TIER_FIX = "Download the file again from the andrewheiss/From-the-Trenches-Anti-TIP-NGOs-and-US repository"
 FACTBOOK_FIX = "Regenerate factbook_tier_rating_snapshots.csv (see its PROVENANCE.md)"
-
-
-# -- country codes shared by the Kelley/Heiss-family sources -------------------------------------
-@lru_cache(maxsize=1)
-def cow_codes() -> pd.DataFrame:
-    """The COW → ISO3 table (``harmonise/data/cow_codes.csv``) for codes used by the Kelley/Heiss files.
-
-    Facts: Correlates of War State System Membership List v2016; codes 1000-1003 are the files'
-    own ad-hoc codes (Hong Kong, Kosovo, Macao, Serbia), noted row by row.
-    """
-    with resources.files("tiplens.harmonise").joinpath("data/cow_codes.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
-@lru_cache(maxsize=1)
-def gec_codes() -> pd.DataFrame:
-    """The Factbook GEC → ISO3 table (``harmonise/data/gec_codes.csv``; CIA World Factbook, Appendix D)."""
-    with resources.files("tiplens.harmonise").joinpath("data/gec_codes.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
-def clean_code(series: pd.Series) -> pd.Series:
-    """COW codes as the files write them ('20', '20.0', 'NA', '') → '20' or None."""
-    s = series.astype("str").str.strip().str.replace(r"\.0+$", "", regex=True)
-    return s.where(~s.isin(["", "NA", "nan"]), None)
-
-
-def country_keys(*, iso: pd.Series | None = None, cow: pd.Series | None = None,
-                 name: pd.Series | None = None, name_first_for_non_country: bool = False) -> pd.DataFrame:
-    """ISO3 per row from an ISO3 column, else a COW code, else (only where both are absent) the name.
-
-    A code that is present but unknown is *not* replaced by the name: the row is ``unmatched``.
-
-    Returns
-    -------
-    DataFrame
-        Same index; ``iso3``, ``status`` (matched/override/non_country/unmatched), ``note``,
-        ``key`` (the value that decided, for quarantine reasons).
-    """
-    index = next(s.index for s in (iso, cow, name) if s is not None)
-    out = pd.DataFrame({"iso3": pd.Series(None, index=index, dtype=object),
-                        "status": pd.Series(None, index=index, dtype=object),
-                        "note": pd.Series(None, index=index, dtype=object),
-                        "key": pd.Series(None, index=index, dtype=object)})
-    pending = pd.Series(True, index=index)
-
-    def _apply(mask, iso3, status, note, key):
-        out.loc[mask, "iso3"] = iso3[mask]
-        out.loc[mask, "status"] = status[mask]
-        out.loc[mask, "note"] = note[mask]
-        out.loc[mask, "key"] = key[mask]
-
-    if name is not None and name_first_for_non_country:
-        table = resolve(name.unique(), "name").set_index("value")
-        status = name.map(table["status"])
-        hit = pending & status.eq("non_country")
-        _apply(hit, name.map(table["iso3"]), status, name.map(table["note"]), name)
-        pending &= ~hit
-    if iso is not None:
-        code = iso.astype("str").str.strip()
-        table = resolve(code[pending].unique(), "iso3").set_index("value")
-        status = code.map(table["status"])
-        hit = pending & status.notna() & ~status.eq("unmatched")
-        _apply(hit, code.map(table["iso3"]), status, code.map(table["note"]), "iso " + code)
-        pending &= ~hit
-    if cow is not None:
-        code = clean_code(cow)
-        table = cow_codes().set_index("cow")
-        via = code.map(table["iso3"])
-        resolved = resolve(via[pending].dropna().unique(), "iso3").set_index("value")
-        status = via.map(resolved["status"])
-        present = pending & code.notna()
-        hit = present & status.notna() & ~status.eq("unmatched")
-        _apply(hit, via.map(resolved["iso3"]), status, via.map(resolved["note"]), "cow " + code.fillna(""))
-        miss = present & ~hit
-        _apply(miss, pd.Series(None, index=index, dtype=object), pd.Series("unmatched", index=index),
-               pd.Series(None, index=index, dtype=object), "cow " + code.fillna(""))
-        pending &= ~present
-    if name is not None:
-        label = name.astype("str").str.strip()
-        table = resolve(label[pending].unique(), "name").set_index("value")
-        status = label.map(table["status"]).astype(object).fillna("unmatched")
-        _apply(pending, label.map(table["iso3"]), status, label.map(table["note"]), label)
-        pending[:] = False
-    out.loc[pending, "status"] = "unmatched"
-    out["status"] = out["status"].fillna("unmatched")
-    return out
-
-
-def country_problems(keys: pd.DataFrame, label: pd.Series, column: str) -> list[tuple]:
-    """The (mask, column, reason) quarantine entries for unmatched and non-country rows."""
-    note = keys["note"].fillna("").astype("str")
-    key = keys["key"].fillna("").astype("str")
-    return [
-        (keys["status"].eq("non_country"), column, "not a country: " + label.astype("str") + " (" + note + ")"),
-        (keys["status"].eq("unmatched"), column,
-         "country not matched: " + label.astype("str") + " [" + key + "]"),
-    ]
-
-
-def collect_quarantine(frame: pd.DataFrame, row_number: pd.Series, problems: list[tuple],
-                       raw_columns: list[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """One quarantine row per bad source row (reasons merged) and the mask of bad rows."""
-    parts, bad = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        mask = pd.Series(mask, index=frame.index).fillna(False).astype(bool)
-        if mask.any():
-            reason_s = reason[mask] if isinstance(reason, pd.Series) else reason
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason_s, raw_columns=raw_columns))
-            bad |= mask
-    return concat_quarantine(*parts), bad
-
-
-def require_complete(path: Path, frame: pd.DataFrame, first_row: int, fix: str) -> None:
-    """Raise for a truncated file: its last line has fewer cells than the header.
-
-    (pandas fills the missing cells of a short last row with empty text, so the cut is invisible
-    in the frame; the file's tail is checked instead.)
-    """
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", fix)
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - (1 << 16)))
-        tail = fh.read().decode("utf-8", "replace")
-    last = tail.rstrip("\r\n").rsplit("\n", 1)[-1]
-    try:
-        cells = next(csv.reader(io.StringIO(last)))
-    except (StopIteration, csv.Error):
-        cells = []
-    if len(cells) < len(frame.columns) and len(frame.columns) > 1:
-        raise InputFileError(path, f"is truncated: its last line has {len(cells)} of {len(frame.columns)} cells",
-                             fix, row=first_row + len(frame) - 1)
-
-
-def row_numbers(raw: Raw) -> pd.Series:
-    return pd.Series(np.arange(raw.first_row, raw.first_row + len(raw.frame)), index=raw.frame.index)
-
-
-def observation_frame(index, **columns) -> pd.DataFrame:
-    """Observations with every column this family emits (missing ones null)."""
-    names = ["iso3", "country", "year", "date", "indicator", "measure", "dimension", "category", "value", "lower",
-             "upper", "censored", "unit", "status", "flag", "source_row", "source_rows"]
-    data = {}
-    for col in names:
-        value = columns.get(col)
-        data[col] = value if isinstance(value, pd.Series) else pd.Series([value] * len(index), index=index,
-                                                                          dtype=object)
-    obs = pd.DataFrame(data, index=index)
-    obs["year"] = pd.to_numeric(obs["year"], errors="coerce").astype("Int64")
-    for col in ("value", "lower", "upper"):
-        obs[col] = pd.to_numeric(obs[col], errors="coerce").astype("float64")
-    obs["censored"] = obs["censored"].fillna(False).astype(bool)
-    obs["source_row"] = obs["source_row"].astype("int64")
-    obs["source_rows"] = pd.to_numeric(obs["source_rows"]).fillna(1).astype("int64")
-    return obs.reset_index(drop=True)
-
-
-def typed_records(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give text columns the ``str`` dtype: the store creates a record table from the frame's dtypes,
-    and an all-object column would have no SQL type."""
-    out = frame.copy()
-    for name in out.columns:
-        if out[name].dtype == object:
-            out[name] = out[name].astype("str").where(out[name].notna(), None).astype("str")
-    return out
-
-
-def year_of(text: pd.Series, low: int = 1900, high: int = 2100) -> pd.Series:
-    """Whole years from text ('2004', '2004.0'); NaN for anything else."""
-    number = pd.to_numeric(text.astype("str").str.strip(), errors="coerce")
-    return number.where((number % 1 == 0) & number.between(low, high))
 
 
 # -- detection ------------------------------------------------------------------------------------
@@ -332,7 +157,7 @@ def read(path: Path) -> Raw:
     header = set(csv_header(path))
     if "tier" in header and "countryname" in header:
         frame = read_csv_text(path, required=set(TIER_COLUMNS), fix=TIER_FIX)
-        require_complete(path, frame, 2, TIER_FIX)
+        require_rows(path, frame, TIER_FIX)
         dataset = _tier_layout(list(frame["tier"]))
         if dataset is None:
             raise InputFileError(path, "has no recognisable tier in column 'tier' (neither 'Tier 1'..'Tier 3'/"
@@ -350,7 +175,7 @@ def read(path: Path) -> Raw:
         raise InputFileError(path, "is none of the tip_tiers layouts (Kelley tiers, map_tiers, year_joined, "
                              "US G/TIP funding, Factbook tier snapshots): its header does not match",
                              "Check the file, or choose another --source", row=1)
-    require_complete(path, frame, 2, TIER_FIX if dataset != "funding" else FUNDING_FIX)
+    require_rows(path, frame, TIER_FIX if dataset != "funding" else FUNDING_FIX)
     return Raw(path=path, dataset=dataset, frame=frame, first_row=2, edition=None)
 
 

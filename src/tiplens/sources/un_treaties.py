@@ -41,7 +41,6 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -49,8 +48,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from ..harmonise.countries import resolve
-from ._base import Normalised, Raw, check_file, concat_quarantine, csv_header, quarantine_frame, read_csv_text
+from ..harmonise.codes import resolve_rows
+from ._base import Normalised, Raw, check_file, collect_quarantine, csv_header, read_csv_text, require_rows, row_numbers
 
 NAME = "un_treaties"
 TITLE = "Ratification status of the core UN human-rights instruments (UN Treaty Collection, 2022 snapshot)"
@@ -144,9 +143,7 @@ def read(path: Path) -> Raw:
     path = check_file(Path(path))
     frame = read_csv_text(path, required=set(REQUIRED), fix=_FIX)
     frame.columns = [str(c).strip() for c in frame.columns]
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
-    _check_last_row(path, frame, "utf-8")
+    require_rows(path, frame, _FIX)
     if "note" not in frame.columns:
         frame["note"] = ""  # the OP-CRC-IC file has no note column; an empty one keeps the layout uniform
     matches = identify_instrument(frame)
@@ -172,19 +169,16 @@ def normalise(raw: Raw) -> Normalised:
     frame = raw.frame
     n = len(frame)
     code = raw.meta.get("instrument") or raw.dataset.removeprefix("hr_status_")
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = {c: frame[c].astype("str").str.strip() for c in [*REQUIRED, "note"]}
     iso2, member, status_text = text["iso2"], text["member"], text["status"]
 
-    by_code = resolve(iso2.unique(), "iso2").set_index("value")
-    by_name = resolve(member.unique(), "name").set_index("value")
-    code_iso3, code_status = iso2.map(by_code["iso3"]), iso2.map(by_code["status"]).fillna("unmatched")
-    name_iso3, name_status = member.map(by_name["iso3"]), member.map(by_name["status"]).fillna("unmatched")
+    code_iso3, code_status, code_note = resolve_rows(iso2, "iso2")
+    name_iso3, name_status, name_note = resolve_rows(member, "name")
     from_name = code_status.eq("unmatched") & name_status.isin(["matched", "override"])
     iso3 = code_iso3.where(~from_name, name_iso3)
     country_status = code_status.where(~from_name, name_status)
-    code_note = iso2.map(by_code["note"].fillna("").astype("str"))
-    country_note = code_note.where(~from_name, member.map(by_name["note"].fillna("").astype("str"))).fillna("")
+    country_note = code_note.where(~from_name, name_note)
     disagree = ~from_name & code_iso3.notna() & name_iso3.notna() & code_iso3.ne(name_iso3)
 
     problems = [
@@ -193,13 +187,7 @@ def normalise(raw: Raw) -> Normalised:
         (country_status.eq("unmatched"), "iso2", "country not matched: " + iso2 + " / " + member),
         (status_text.eq(""), "status", pd.Series("no status", index=frame.index)),
     ]
-    parts, rejected = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask]))
-            rejected |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, rejected = collect_quarantine(frame, row_number, problems)
     keep = ~rejected
 
     year_text = text["year ratification or accession"]
@@ -252,18 +240,3 @@ def normalise(raw: Raw) -> Normalised:
                      "flagged status='conflict'")
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n, rows_loaded=int(keep.sum()),
                       notes=notes)
-
-
-def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
-    """Raise if the last line has fewer cells than the header: a cut-off download.
-
-    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
-    last line can tell.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 65536))
-        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
-    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
-        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=len(frame) + 1)

@@ -51,9 +51,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
-from .ctdc import reject_cut_last_row
 from ._base import (Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number, quarantine_frame,
-                    read_csv_text)
+                    read_csv_text, require_rows, row_numbers)
 
 NAME = "us_prosecutions"
 TITLE = "US federal human-trafficking prosecutions (Human Trafficking Data project)"
@@ -127,9 +126,7 @@ def read(path: Path) -> Raw:
     if dataset is None:
         raise InputFileError(path, "has no header of the HTDP case, defendant or judge table", _FIX, row=1)
     frame = read_csv_text(path, required=set(_LAYOUTS[dataset]), fix=_FIX)
-    reject_cut_last_row(path, len(frame.columns), _FIX)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
+    require_rows(path, frame, _FIX)
     dropped = [c for c in DROPPED_COLUMNS[dataset] if c in frame.columns]
     frame = frame.drop(columns=dropped)
     return Raw(path=path, dataset=dataset, frame=frame, first_row=2, edition=None,
@@ -222,7 +219,7 @@ def normalise(raw: Raw) -> Normalised:
     frame = frame.drop(columns=[c for c in DROPPED_COLUMNS[raw.dataset] if c in frame.columns])
     raw_columns = list(frame.columns)
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = frame.astype("str").apply(lambda s: s.str.strip())
     flags: list[pd.Series] = []
     if raw.dataset == DATASET_CASES:

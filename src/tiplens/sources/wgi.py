@@ -38,16 +38,14 @@ Traps handled:
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileError
-from ..harmonise.countries import resolve
-from ._base import (NA_TOKENS, Normalised, Raw, check_file, concat_quarantine, csv_header, parse_number,
-                    quarantine_frame, read_csv_text)
+from ..harmonise.codes import resolve_rows
+from ._base import (NA_TOKENS, Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
+                    require_rows, row_numbers, text_encoding)
 
 NAME = "wgi"
 TITLE = "Worldwide Governance Indicators (WGI), 2020 update, 1996-2019"
@@ -91,26 +89,12 @@ def detect(path: Path) -> bool:
         return False
 
 
-def _encoding(path: Path) -> str:
-    """Latin-1 as published; UTF-8 if the file has been re-saved as UTF-8 (it then decodes cleanly)."""
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "latin-1"
-    return "utf-8"
-
-
 def read(path: Path) -> Raw:
     """The file as published, every cell text; the R row index column is kept as read."""
     path = check_file(Path(path))
-    encoding = _encoding(path)
+    encoding = text_encoding(path)
     frame = read_csv_text(path, encoding=encoding, required=set(COLUMNS), fix=_FIX)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", _FIX)
-    _check_last_row(path, frame, encoding)
+    require_rows(path, frame, _FIX)
     return Raw(path=path, dataset=DATASET, frame=frame, first_row=2, edition=None)
 
 
@@ -118,14 +102,11 @@ def normalise(raw: Raw) -> Normalised:
     """Up to six observations per source row (estimate, SE, percentile rank and bounds, sources)."""
     frame = raw.frame
     n = len(frame)
-    row_number = pd.Series(np.arange(raw.first_row, raw.first_row + n), index=frame.index)
+    row_number = row_numbers(raw)
     text = {c: frame[c].astype("str").str.strip() for c in COLUMNS}
     code, name = text["Code"], text["Country/Territory"]
 
-    table = resolve(code.unique(), "iso3").set_index("value")
-    iso3 = code.map(table["iso3"])
-    status = code.map(table["status"]).fillna("unmatched")
-    country_note = code.map(table["note"].fillna("").astype("str")).fillna("")
+    iso3, status, country_note = resolve_rows(code, "iso3")
     indicator = text["Indicator"].map(INDICATORS)
     year = pd.to_numeric(text["Year"], errors="coerce")
 
@@ -147,14 +128,7 @@ def normalise(raw: Raw) -> Normalised:
         (no_value, "Estimate", pd.Series("no value: Estimate, StdErr, Rank, Lower, Upper and NumSrc all missing "
                                          "(no source covered this country-year)", index=frame.index)),
     ]
-    parts, rejected = [], pd.Series(False, index=frame.index)
-    for mask, column, reason in problems:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            parts.append(quarantine_frame(frame[mask], row_number=row_number[mask], column=column,
-                                          reason=reason[mask]))
-            rejected |= mask
-    quarantine = concat_quarantine(*parts)
+    quarantine, rejected = collect_quarantine(frame, row_number, problems)
 
     keep = ~rejected
     key = pd.DataFrame({"iso3": iso3, "year": year, "indicator": indicator})[keep]
@@ -183,18 +157,3 @@ def normalise(raw: Raw) -> Normalised:
     obs = pd.concat(long_parts, ignore_index=True)
     return Normalised(observations=obs, quarantine=quarantine, rows_read=n,
                       rows_loaded=int(keep.sum()), notes=notes)
-
-
-def _check_last_row(path: Path, frame: pd.DataFrame, encoding: str) -> None:
-    """Raise if the last line has fewer cells than the header: a cut-off download.
-
-    pandas pads a short row with empty strings (``keep_default_na=False``), so only the raw
-    last line can tell.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        fh.seek(max(0, fh.tell() - 65536))
-        lines = [line for line in fh.read().decode(encoding, errors="replace").splitlines() if line.strip()]
-    if lines and len(next(csv.reader([lines[-1]]))) < len(frame.columns):
-        raise InputFileError(path, "its last row has fewer cells than the header (the file looks truncated)",
-                             "Download the file again", row=len(frame) + 1)
