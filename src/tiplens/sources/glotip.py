@@ -66,6 +66,8 @@ CENSORING_NOTE = ("'<5' is a suppressed count stored as the interval 0-4: UNODC 
                   "value from 1 to 4, so a '<5' cell may hide a zero.")
 
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+#: The natural key of a GLOTIP row (PROVENANCE note 4), as published columns.
+_KEY_COLUMNS = ["Iso3_code", "Country", "Indicator", "Dimension", "Category", "Sex", "Age", "Year"]
 _KEY = ["iso3", "country", "indicator", "dimension", "category_raw", "sex", "age", "year"]
 
 
@@ -186,6 +188,20 @@ class _Levels:
     def rows(self) -> np.ndarray:
         return self.values[self.codes]
 
+    def text_codes(self) -> tuple[np.ndarray, int]:
+        """Codes of the stripped texts (two raw spellings that strip alike share one), and their count."""
+        ids, distinct = pd.factorize(self.values)
+        return ids[self.codes], len(distinct)
+
+
+def _row_keys(levels: list[_Levels]) -> np.ndarray:
+    """One int64 per row identifying its combination of texts in ``levels`` (mixed radix)."""
+    key = np.zeros(len(levels[0].codes), dtype=np.int64)
+    for level in levels:
+        codes, size = level.text_codes()
+        key = key * (size + 1) + codes
+    return key
+
 
 def _parse_value(text: str) -> tuple[float, float, float, bool]:
     """(value, lower, upper, censored) of one txtVALUE; value NaN when not a number."""
@@ -283,11 +299,12 @@ def normalise(raw: Raw) -> Normalised:
         "unit": "count",
         "source_row": row_number[keep],
         "source_rows": 1,
+        "_key": _row_keys([col[c] for c in _KEY_COLUMNS])[keep],
     })
     obs = _categories(obs)
     obs, notes = _shared_keys(obs)
     rows_loaded = int(obs["source_rows"].sum())
-    return Normalised(observations=obs.drop(columns=["category_raw"]), quarantine=quarantine,
+    return Normalised(observations=obs.drop(columns=["category_raw", "_key"]), quarantine=quarantine,
                       rows_read=n, rows_loaded=rows_loaded, notes=notes)
 
 
@@ -315,12 +332,12 @@ def _categories(obs: pd.DataFrame) -> pd.DataFrame:
 
 def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Sum sub-forms under one label as intervals; flag every other shared key as a conflict."""
-    shared = obs.duplicated(_KEY, keep=False).to_numpy()
+    shared = obs["_key"].duplicated(keep=False).to_numpy()
     notes = []
     if not shared.any():
         return obs, notes
     size = pd.Series(0, index=obs.index)
-    size[shared] = obs[shared].groupby(_KEY, dropna=False, sort=False)["source_row"].transform("size")
+    size[shared] = obs.loc[shared, "_key"].map(obs.loc[shared, "_key"].value_counts())
     summable = shared & obs["dimension"].eq("form").to_numpy() & obs["category_raw"].eq(SUMMED_LABEL).to_numpy()
     conflict = shared & ~summable
     obs.loc[conflict, "status"] = "conflict"
@@ -328,7 +345,8 @@ def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                                  for k in size[conflict]]
     if summable.any():
         group = obs[summable].assign(value_known=lambda f: f["value"].notna())
-        summed = group.groupby(_KEY, dropna=False, sort=False).agg(
+        summed = group.groupby("_key", sort=False).agg(
+            **{k: (k, "first") for k in _KEY},
             source_region=("source_region", "first"), source_subregion=("source_subregion", "first"),
             measure=("measure", "first"), category=("category", "first"),
             category_iso3=("category_iso3", "first"), category_class=("category_class", "first"),
