@@ -83,8 +83,8 @@ def _errors(debug: bool):
 
 def _table(title: str, frame, columns: list[str]) -> Table:
     table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col, overflow="fold")
+    for i, col in enumerate(columns):
+        table.add_column(col, overflow="fold", no_wrap=i == 0)
     for row in frame[columns].itertuples(index=False):
         table.add_row(*("" if _plain(v) is None else str(_plain(v)) for v in row))
     return table
@@ -191,8 +191,17 @@ def panel(
         _print_json({"columns": api.panel_columns(), "rows": frame})
         return
     from ._panel import describe
-    out.print(_table("Panel coverage (countries with a value, by column)", describe(frame),
-                     ["column", "countries", "country_years", "first_year", "last_year", "source"]))
+    coverage = describe(frame)
+    have = coverage[coverage["countries"] > 0].assign(
+        years=lambda t: t["first_year"].astype(str) + "-" + t["last_year"].astype(str))
+    out.print(_table("Panel columns with data (countries and country-years with a value)", have,
+                     ["column", "countries", "country_years", "years", "source"]))
+    empty = coverage[coverage["countries"] == 0]
+    if len(empty):
+        sources = ", ".join(sorted(set(empty["source"])))
+        out.print(f"No data in this store for: {', '.join(empty['column'])}. Load the files of "
+                  f"{sources} with `tiplens ingest` (docs/sources.md says where to get them).",
+                  markup=False, highlight=False)
     out.print(f"{len(frame)} country-years, {frame['iso3'].nunique()} countries, "
               f"{frame['year'].min()}-{frame['year'].max()}." if len(frame) else "The panel is empty.",
               markup=False, highlight=False)
