@@ -54,7 +54,7 @@ def test_json_equals_library_twin(loaded_db, command, twin, key):
 def test_panel_writes_each_format(loaded_db, tmp_path):
     db, _ = loaded_db
     expected = tl.panel(db=db, year_from=2019, year_to=2019)
-    for suffix, reader in ((".csv", pd.read_csv), (".parquet", pd.read_parquet), (".xlsx", pd.read_excel)):
+    for suffix, reader in ((".csv", pd.read_csv), (".parquet", pd.read_parquet), (".xlsx", lambda p: pd.read_excel(p, engine="calamine"))):
         out = tmp_path / f"panel{suffix}"
         result = invoke("panel", "--from", 2019, "--to", 2019, "--out", out, "--db", db)
         assert result.exit_code == 0, result.output

@@ -27,7 +27,7 @@ from .errors import TiplensError
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="tiplens: human trafficking data, harmonised, with provenance. "
                        "Start with `tiplens panel`, or load files with `tiplens ingest`.")
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 DbOption = Annotated[Optional[Path], typer.Option(
@@ -120,17 +120,18 @@ def ingest(
     if as_json:
         _print_json({"files": result})
         return
-    import pandas as pd
-    frame = pd.DataFrame(result)
-    frame["file"] = [Path(p).name for p in frame["path"]]
-    out.print(_table("Ingested", frame, ["file", "source", "dataset", "edition", "rows_read", "rows_loaded",
-                                         "rows_quarantined"]))
     for row in result:
+        name = Path(row["path"]).name
+        out.print(f"{name}: {row['source']}/{row['dataset']}, edition {row['edition']}: "
+                  f"{row['rows_read']:,} rows read = {row['rows_loaded']:,} loaded + "
+                  f"{row['rows_quarantined']:,} quarantined", markup=False, highlight=False)
         for old in row["replaced"]:
-            out.print(f"replaced {old['source']}/{old['dataset']} edition {old['edition']} ({old['origin']}: "
-                      f"{old['path']})", markup=False, highlight=False)
+            out.print(f"  replaced {old['source']}/{old['dataset']} edition {old['edition']} "
+                      f"({old['origin']}: {Path(old['path']).name})", markup=False, highlight=False)
         for note in row["notes"]:
-            out.print(f"{Path(row['path']).name}: {note}", markup=False, highlight=False)
+            out.print(f"  {note}", markup=False, highlight=False)
+    if any(row["rows_quarantined"] for row in result):
+        out.print("See why rows were quarantined: tiplens quarantine", markup=False, highlight=False)
 
 
 @app.command()
