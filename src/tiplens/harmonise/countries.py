@@ -213,6 +213,11 @@ def attach_iso3(frame: pd.DataFrame, column: str, scheme: str = "name") -> pd.Da
 
 def country_table() -> pd.DataFrame:
     """ISO3 → names and UN M49 region/subregion for every current country and override."""
+    return _country_table().copy()
+
+
+@lru_cache(maxsize=1)
+def _country_table() -> pd.DataFrame:
     table = _coco_table()
     table = table[table["ISO3"].str.fullmatch(r"[A-Z]{3}")]
     parent = table["UNregion"].map(lambda r: _M49_PARENT.get(r, (None, None)))

@@ -249,9 +249,11 @@ def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | N
     over the file; for small hand-made tables).
     """
     check_file(path)
+    frame = _read_csv_fast(path, encoding, kwargs)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
-                            **kwargs)
+        if frame is None:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
+                                **kwargs)
     except UnicodeDecodeError:
         line, byte = _first_undecodable(path, encoding)
         shown = f" (byte 0x{byte:02x})" if byte is not None else ""
@@ -334,6 +336,21 @@ def _first_short_record(path: Path, width: int, encoding: str, dialect: dict,
             if number > skip and record and len(record) < width:
                 return number, len(record)
     return None
+
+
+def _read_csv_fast(path: Path, encoding: str, kwargs: dict) -> pd.DataFrame | None:
+    """The multi-threaded pyarrow parser (twice as fast on GLOTIP), or None to use pandas' own.
+
+    Any problem sends the file to pandas' C parser, whose errors name the line; so does any
+    option the pyarrow parser does not take.
+    """
+    if set(kwargs) - {"skiprows"} or not isinstance(kwargs.get("skiprows", 0), int):
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
+                           engine="pyarrow", **kwargs)
+    except Exception:  # noqa: BLE001 - the C parser below reports the problem precisely
+        return None
 
 
 def _first_undecodable(path: Path, encoding: str) -> tuple[int | None, int | None]:
