@@ -43,6 +43,9 @@ def test_ingest_json_matches_library(loaded_db, real_data, tmp_path):
     (["sources"], lambda db: tl.sources(db=db), "files"),
     (["quarantine", "--source", "glotip"], lambda db: tl.quarantine(db=db, source="glotip"), "rows"),
     (["panel", "--from", "2015", "--to", "2020"], lambda db: tl.panel(db=db, year_from=2015, year_to=2020), "rows"),
+    (["panel", "--edition", "glotip=2023-05-30", "--from", "2019"],
+     lambda db: tl.panel(db=db, editions={"glotip": "2023-05-30"}, year_from=2019), "rows"),
+    (["quarantine", "--reason", "not a country"], lambda db: tl.quarantine(db=db, reason="not a country"), "rows"),
 ])
 def test_json_equals_library_twin(loaded_db, command, twin, key):
     db, _ = loaded_db

@@ -79,6 +79,12 @@ def panel(*, db: StoreLike = None, year_from: int | None = None, year_to: int | 
     """The country-year panel (see :mod:`tiplens._panel` for its columns)."""
     from ._panel import build_panel
     with using_store(db, read_only=True) as store:
+        for source, edition in (editions or {}).items():
+            known = store.editions(source)
+            if edition not in set(known["edition"]):
+                have = ", ".join(sorted(set(known["edition"]))) or "none"
+                raise TiplensError(f"no edition {edition!r} of {source!r} in the store (it has: {have}); "
+                                   "see tiplens sources")
         return build_panel(store, year_from=year_from, year_to=year_to, editions=editions)
 
 

@@ -171,12 +171,27 @@ def quarantine(
                          ["source", "edition", "row_number", "column_name", "reason"]))
 
 
+def _editions(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        source, sep, edition = pair.partition("=")
+        if not sep or not source or not edition:
+            raise TiplensError(f"--edition {pair!r}: write it as SOURCE=EDITION, e.g. glotip=2023-05-30")
+        out[source.strip()] = edition.strip()
+    return out
+
+
 @app.command()
 def panel(
     year_from: Annotated[Optional[int], typer.Option("--from", help="First year.")] = None,
     year_to: Annotated[Optional[int], typer.Option("--to", help="Last year.")] = None,
     out_file: Annotated[Optional[Path], typer.Option(
         "--out", help="Write the panel to this file: .csv, .parquet or .xlsx.")] = None,
+    edition: Annotated[Optional[list[str]], typer.Option(
+        "--edition", help="Use this edition of a source instead of the newest, as SOURCE=EDITION "
+                          "(e.g. glotip=2023-05-30); repeat for several sources.")] = None,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
     """The country-year panel: GLOTIP totals with bounds, TIP tier, 3P, Palermo, covariates.
@@ -185,7 +200,7 @@ def panel(
     (`tiplens panel --json` prints them under "columns").
     """
     with _errors(debug):
-        frame = api.panel(db=db, year_from=year_from, year_to=year_to)
+        frame = api.panel(db=db, year_from=year_from, year_to=year_to, editions=_editions(edition))
         if out_file is not None:
             api.write_table(frame, out_file)
     if as_json:

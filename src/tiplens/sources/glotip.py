@@ -301,14 +301,16 @@ def normalise(raw: Raw) -> Normalised:
         "source_rows": 1,
         "_key": _row_keys([col[c] for c in _KEY_COLUMNS])[keep],
     })
-    obs = _categories(obs)
-    obs, notes = _shared_keys(obs)
+    notes: list[str] = []
+    obs = _categories(obs, notes)
+    obs, key_notes = _shared_keys(obs)
+    notes += key_notes
     rows_loaded = int(obs["source_rows"].sum())
     return Normalised(observations=obs.drop(columns=["category_raw", "_key"]), quarantine=quarantine,
                       rows_read=n, rows_loaded=rows_loaded, notes=notes)
 
 
-def _categories(obs: pd.DataFrame) -> pd.DataFrame:
+def _categories(obs: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Map citizenship/repatriation free text; other dimensions keep their category."""
     from ..harmonise.citizenship import classify
     obs["category"] = obs["category_raw"]
@@ -323,6 +325,13 @@ def _categories(obs: pd.DataFrame) -> pd.DataFrame:
         obs.loc[free, "category"] = raw.map(table["repaired"]).fillna(raw)
         obs.loc[free, "category_iso3"] = raw.map(table["category_iso3"])
         obs.loc[free, "category_class"] = raw.map(table["category_class"])
+        unmapped = raw[obs.loc[free, "category_class"].eq("unmapped")].value_counts()
+        if len(unmapped):
+            listed = ", ".join(f"{label!r} ({count})" for label, count in unmapped.head(8).items())
+            more = f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else ""
+            notes.append(f"{len(unmapped)} citizenship/repatriation labels ({int(unmapped.sum())} rows) are not "
+                         f"mapped to a country or class, never guessed: {listed}{more}; the rows are kept "
+                         "with category_class='unmapped'")
         obs.loc[free, "flag"] = [
             f"mojibake repaired from: {r}" if m == "repaired" else
             "mojibake: text unrecoverable" if m == "unrecoverable" else None for r, m in zip(raw, moji)]
