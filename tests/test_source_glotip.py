@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 import pytest
@@ -10,6 +9,7 @@ import pytest
 import tiplens as tl
 from tiplens.errors import InputFileError
 from tiplens.sources import glotip
+from table_helpers import one_row
 
 CSV_2025 = "unodc_glotip/data_glotip_2025-04-14.csv"
 XLSX_2025 = "unodc_glotip/data_glotip_2025-04-14.xlsx"
@@ -28,15 +28,6 @@ def store_both(real_data, tmp_path_factory):
     tl.ingest([real_data / XLSX_2023], db=store)
     yield store
     store.close()
-
-
-def _one(obs, **key):
-    mask = pd.Series(True, index=obs.index)
-    for col, val in key.items():
-        mask &= obs[col].eq(val)
-    rows = obs[mask]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
 
 
 def test_2025_release_fully_accounted(norm_2025):
@@ -64,17 +55,17 @@ def test_censored_cell_is_interval(norm_2025):
 
 def test_thousands_separator_and_largest_value(norm_2025):
     # CSV line 34479: PAK, Detected trafficking victims, Total, 2019, "32,022" (the largest real value).
-    row = _one(norm_2025.observations, iso3="PAK", indicator="detected_victims", dimension="total",
+    row = one_row(norm_2025.observations, iso3="PAK", indicator="detected_victims", dimension="total",
                sex="Total", age="Total", year=2019)
     assert (row.value, row.lower, row.upper, bool(row.censored)) == (32022.0, 32022.0, 32022.0, False)
     # CSV line 1250: ARG, Offences, Total, 2012, "1,757".
-    row = _one(norm_2025.observations, iso3="ARG", indicator="offences", year=2012, sex="Total", age="Total")
+    row = one_row(norm_2025.observations, iso3="ARG", indicator="offences", year=2012, sex="Total", age="Total")
     assert row.value == 1757.0
 
 
 def test_subforms_summed_as_interval(norm_2025):
     # CSV lines 53379-53382: ALB 2017 'Other forms of exploitation' = 27, <5, 5, 20 → 52 + [0, 4].
-    row = _one(norm_2025.observations, iso3="ALB", indicator="detected_victims", dimension="form",
+    row = one_row(norm_2025.observations, iso3="ALB", indicator="detected_victims", dimension="form",
                category="Other forms of exploitation", sex="Total", age="Total", year=2017)
     assert (row.lower, row.upper, row.source_rows) == (52.0, 56.0, 4)
     assert pd.isna(row.value) and bool(row.censored)

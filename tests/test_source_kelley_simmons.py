@@ -8,6 +8,7 @@ import pytest
 import tiplens as tl
 from tiplens.errors import InputFileError
 from tiplens.sources import kelley_simmons
+from table_helpers import one_row
 
 PANEL = "kelley_simmons_panel/kelley_simmons_ajps_2014_replication.csv"
 CRIM = "kelley_simmons_panel/criminalization_jk_2015-08-10.csv"
@@ -29,15 +30,6 @@ def panel(real_data):
 @pytest.fixture(scope="module")
 def palermo(real_data):
     return _load(real_data, PALERMO)[1]
-
-
-def _one(obs, **key):
-    mask = pd.Series(True, index=obs.index)
-    for col, val in key.items():
-        mask &= obs[col].eq(val)
-    rows = obs[mask]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
 
 
 @pytest.mark.parametrize("name, dataset, read, loaded, quarantined", [
@@ -64,11 +56,11 @@ def test_padding_rows_quarantined_with_reason(panel):
 def test_panel_values_read_by_hand(panel):
     obs = panel.observations
     # line 6160: Albania, 2005, cowcode 339: ratproto2000 1, rule_of_law -0.8104624, fh_pr 3.0, women_par 7.1
-    assert _one(obs, iso3="ALB", year=2005, indicator="palermo_ratified").value == 1
-    row = _one(obs, iso3="ALB", year=2005, indicator="rule_of_law")
+    assert one_row(obs, iso3="ALB", year=2005, indicator="palermo_ratified").value == 1
+    row = one_row(obs, iso3="ALB", year=2005, indicator="rule_of_law")
     assert row.value == pytest.approx(-0.8104624) and "per-country constant" in row.flag
-    assert _one(obs, iso3="ALB", year=2005, indicator="fh_political_rights").value == 3
-    assert _one(obs, iso3="ALB", year=2005, indicator="women_in_parliament_pct").value == pytest.approx(7.1)
+    assert one_row(obs, iso3="ALB", year=2005, indicator="fh_political_rights").value == 3
+    assert one_row(obs, iso3="ALB", year=2005, indicator="women_in_parliament_pct").value == pytest.approx(7.1)
     # line 6165: Albania 2010: rule_of_law NA (the constant stops in 2009)
     assert obs.query("iso3 == 'ALB' and year == 2010 and indicator == 'rule_of_law'").empty
     # line 4897: Somalia 2002 women_par -1.0 is a missing code, not a share
@@ -81,26 +73,26 @@ def test_panel_values_read_by_hand(panel):
 def test_criminalization_as_coded(real_data):
     obs = _load(real_data, CRIM)[1].observations
     # line 133: Bahamas,6,2008,31,crimlevel 2.0,adjcrimlevel 0.0,month 12.0,crim 1.0
-    row = _one(obs, iso3="BHS", year=2008, indicator="criminalization")
+    row = one_row(obs, iso3="BHS", year=2008, indicator="criminalization")
     assert (row.value, row.category, row.measure) == (2.0, "full", "rated")
     assert row.flag == "criminalization changed this year (month 12)"
-    assert _one(obs, iso3="BHS", year=2008, indicator="criminalization_adjusted").value == 0.0
+    assert one_row(obs, iso3="BHS", year=2008, indicator="criminalization_adjusted").value == 0.0
     # line 134: Bahamas 2009: 2.0 / 2.0
-    assert _one(obs, iso3="BHS", year=2009, indicator="criminalization_adjusted").value == 2.0
+    assert one_row(obs, iso3="BHS", year=2009, indicator="criminalization_adjusted").value == 2.0
 
 
 def test_palermo_year_and_censoring(palermo):
     obs = palermo.observations
     # line 3: Albania,339,2004,2002,1,2004
-    row = _one(obs, iso3="ALB")
+    row = one_row(obs, iso3="ALB")
     assert (row.value, row.lower, row.upper, row.year, bool(row.censored)) == (2004, 2004, 2004, 2004, False)
     assert row.measure == "treaty_event"
     # line 2: Afghanistan,700,2012,2003,0,(blank): not ratified by 2011 -> censored, not "never"
-    row = _one(obs, iso3="AFG")
+    row = one_row(obs, iso3="AFG")
     assert bool(row.censored) and pd.isna(row.value) and row.lower == 2012 and pd.isna(row.upper)
     assert row.year == 2011 and row.category == "not ratified by 2011" and "not 'never'" in row.flag
     # line 36: China,710,2012,2003,1,2010: protocoldate 2012 is the placeholder, the year is 2010
-    row = _one(obs, iso3="CHN")
+    row = one_row(obs, iso3="CHN")
     assert row.value == 2010 and "placeholder" in row.flag
     # PROVENANCE: 139 countries ratify by 2011, 41 censored
     assert (~obs["censored"]).sum() == 139 and obs["censored"].sum() == 41

@@ -8,6 +8,7 @@ import pytest
 import tiplens as tl
 from tiplens.errors import InputFileError
 from tiplens.sources import tip_tiers
+from table_helpers import one_row
 
 ORIG = "tip_tiers_kelley/tip_tiers_orig.csv"
 MAP = "tip_tiers_kelley/map_tiers.csv"
@@ -37,15 +38,6 @@ def factbook(real_data):
     return _load(real_data, FACTBOOK)[1]
 
 
-def _one(obs, **key):
-    mask = pd.Series(True, index=obs.index)
-    for col, val in key.items():
-        mask &= obs[col].eq(val)
-    rows = obs[mask]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
-
-
 @pytest.mark.parametrize("name, dataset, read, loaded, quarantined", [
     # 1999-2000 rows predate the first report: 375 padding rows (measured)
     (ORIG, "kelley_tiers", 3208, 2833, 375),
@@ -65,16 +57,16 @@ def test_row_accounting(real_data, name, dataset, read, loaded, quarantined):
 
 def test_tier_text_with_trailing_spaces(orig):
     # tip_tiers_orig.csv line 2770: "Sweden","SWE",2001,380,"Tier 2    "
-    row = _one(orig.observations, iso3="SWE", year=2001)
+    row = one_row(orig.observations, iso3="SWE", year=2001)
     assert (row.value, row.category, row.indicator, row.measure) == (2.0, "Tier 2", "tip_tier", "rated")
     # line 1212: "Haiti","HTI",2005,41,"Watchlist    " -> 2.5
-    row = _one(orig.observations, iso3="HTI", year=2005)
+    row = one_row(orig.observations, iso3="HTI", year=2005)
     assert (row.value, row.category) == (2.5, "Tier 2 Watch List")
 
 
 def test_not_ranked_is_a_status_not_missing(orig):
     # line 1211: "Haiti","HTI",2004,41,NA (Special Case year) -> kept, value None
-    row = _one(orig.observations, iso3="HTI", year=2004)
+    row = one_row(orig.observations, iso3="HTI", year=2004)
     assert row.category == "Not ranked" and pd.isna(row.value) and "Special Case" in row.flag
     # line 2768: Sweden 1999 -> no report that year: quarantined as padding
     assert orig.observations.query("iso3 == 'SWE' and year < 2001").empty
@@ -85,7 +77,7 @@ def test_not_ranked_is_a_status_not_missing(orig):
 def test_map_tiers_codes_equal_text_panel(real_data, orig):
     # map_tiers.csv line 1212: Haiti,HTI,2005,41,3 -> code 3 is the Watch List, not Tier 3
     mapped = _load(real_data, MAP)[1].observations
-    assert _one(mapped, iso3="HTI", year=2005).value == 2.5
+    assert one_row(mapped, iso3="HTI", year=2005).value == 2.5
     key = ["iso3", "year"]
     left = orig.observations.set_index(key)[["value", "category"]].sort_index()
     right = mapped.set_index(key)[["value", "category"]].sort_index()
@@ -99,17 +91,17 @@ def test_kosovo_code_is_xkx(orig):
 def test_funding_sums_grants_and_zero_padding(funding):
     obs = funding.observations
     # us_tip_funding_clean.csv lines 4-6: Afghanistan 2004: 101852 + 3e5 + 3e5
-    row = _one(obs, iso3="AFG", year=2004, indicator="us_tip_grants_usd")
+    row = one_row(obs, iso3="AFG", year=2004, indicator="us_tip_grants_usd")
     assert (row.value, row.lower, row.upper, bool(row.censored), row.source_rows) == (701852.0, 701852.0,
                                                                                      701852.0, False, 3)
-    assert _one(obs, iso3="AFG", year=2004, indicator="us_tip_grants_count").value == 3
+    assert one_row(obs, iso3="AFG", year=2004, indicator="us_tip_grants_count").value == 3
     # line 2: Afghanistan 2002, one grant with amount NA ("Not Listed") -> lower bound only
-    row = _one(obs, iso3="AFG", year=2002, indicator="us_tip_grants_usd")
+    row = one_row(obs, iso3="AFG", year=2002, indicator="us_tip_grants_usd")
     assert bool(row.censored) and pd.isna(row.value) and row.lower == 0 and pd.isna(row.upper)
     # id 309, Belarus 2001, grant 0.0, amount 0.0: a padding row, not a grant. Spreadsheet row 310
     # (file line 311: the recipient cell of id 68 spans two lines)
-    assert _one(obs, iso3="BLR", year=2001, indicator="us_tip_grants_count").value == 0
-    assert _one(obs, iso3="BLR", year=2001, indicator="us_tip_grants_usd").value == 0
+    assert one_row(obs, iso3="BLR", year=2001, indicator="us_tip_grants_count").value == 0
+    assert one_row(obs, iso3="BLR", year=2001, indicator="us_tip_grants_usd").value == 0
     grants = funding.records["us_tip_grants"]
     assert 310 not in set(grants["source_row"])
     # id 320 (row 321, file line 322): Belarus 2007 has cowcode 2007 (a year): quarantined, not guessed
@@ -123,7 +115,7 @@ def test_funding_sums_grants_and_zero_padding(funding):
 def test_factbook_gec_codes_and_partial_coverage(factbook):
     obs = factbook.observations
     # factbook_tier_rating_snapshots.csv line 2: africa/ag.json (GEC ag = Algeria), Tier 3, (2014)
-    row = _one(obs, iso3="DZA", year=2014)
+    row = one_row(obs, iso3="DZA", year=2014)
     assert (row.value, row.category, row.status) == (3.0, "Tier 3", "ok")
     assert "lag" in row.flag
     # only Watch List / Tier 3 / Special Case can appear: absence is never imputed
