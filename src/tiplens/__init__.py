@@ -12,7 +12,8 @@ The public API::
 from ._version import __version__
 from .errors import InputFileError, StoreBusyError, TiplensError
 from .store import Store, open_store
-from .api import fetch, ingest, panel, quarantine, sources, write_table
+from .api import claims, fetch, ingest, mse, panel, periods, quarantine, sources, trends, write_table
 
 __all__ = ["__version__", "open_store", "Store", "ingest", "sources", "quarantine", "panel", "fetch",
-           "write_table", "TiplensError", "InputFileError", "StoreBusyError"]
+           "trends", "periods", "claims", "mse", "write_table", "TiplensError", "InputFileError",
+           "StoreBusyError"]

@@ -126,3 +126,139 @@ def fetch(names: list[str] | None = None, *, db: StoreLike = None, base_url: str
     with using_store(db) as store:
         return _fetch(names, store=store, base_url=base_url, cache_dir=cache_dir, progress=progress,
                       timeout=timeout)
+
+
+# -- analysis ------------------------------------------------------------------------------------
+def _glotip(store: Store, edition: str | None) -> pd.DataFrame:
+    obs = store.observations(source="glotip", edition=edition)
+    if edition and len(obs) == 0:
+        have = ", ".join(sorted(set(store.editions("glotip")["edition"]))) or "none"
+        raise TiplensError(f"no GLOTIP edition {edition!r} in the store (it has: {have})")
+    return obs
+
+
+def _no_glotip_error() -> TiplensError:
+    return TiplensError("no GLOTIP data in the store: UNODC's file is not shipped with tiplens (no open "
+                        "licence). Download data_glotip.xlsx from the UNODC data portal "
+                        "(https://dataunodc.un.org/dp-trafficking-persons) and run: tiplens ingest data_glotip.xlsx")
+
+
+def population(store: Store) -> pd.DataFrame:
+    """iso3, year, population (persons) from UNDP HDR's ``pop_total`` (millions), where loaded."""
+    pop = store.observations(source="hdr", indicators=["hdr_pop_total"])
+    return pd.DataFrame({"iso3": pop["iso3"], "year": pop["year"], "population": pop["value"] * 1e6})
+
+
+def read_panel_file(path: str | Path) -> list[str]:
+    """ISO3 codes from a file: one per line, or a CSV with an ``iso3`` column."""
+    path = Path(path)
+    if not path.is_file():
+        raise TiplensError(f"{path}: panel file not found. Use --panel all, balanced, or a file of ISO3 codes")
+    text = path.read_text(encoding="utf-8").strip()
+    first = text.splitlines()[0] if text else ""
+    if "," in first or first.lower() == "iso3":
+        codes = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "iso3" not in codes.columns:
+            raise TiplensError(f"{path}: a CSV panel file needs an 'iso3' column")
+        codes = list(codes["iso3"])
+    else:
+        codes = text.split()
+    codes = [c.strip().upper() for c in codes if c.strip()]
+    bad = [c for c in codes if len(c) != 3 or not c.isalpha()]
+    if not codes or bad:
+        raise TiplensError(f"{path}: expected ISO3 codes (e.g. NGA), found {bad[:5] or 'nothing'}")
+    return codes
+
+
+def _panel_choice(panel: str | list[str]) -> str | list[str]:
+    if isinstance(panel, str) and panel not in ("all", "balanced"):
+        return read_panel_file(panel)
+    return panel
+
+
+def trends(*, db: StoreLike = None, indicator: str = "detected_victims", by: str = "world",
+           breakdown: str | None = None, panel: str | list[str] = "all", year_from: int | None = None,
+           year_to: int | None = None, edition: str | None = None, bootstrap: int = 1000) -> pd.DataFrame:
+    """A GLOTIP series with censoring bounds, coverage and country-mix sensitivity
+    (see :func:`tiplens.analysis.trends.series` for the columns)."""
+    from .analysis.trends import series
+    with using_store(db, read_only=True) as store:
+        obs = _glotip(store, edition)
+        countries, pop = store.countries(), population(store)
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    return series(obs, countries, indicator=indicator, by=by, breakdown=breakdown, panel=_panel_choice(panel),
+                  year_from=year_from, year_to=year_to, population=pop, bootstrap=bootstrap)
+
+
+def periods(*, db: StoreLike = None, indicator: str = "detected_victims", periods: str | None = None,
+            panels: tuple = ("all", "balanced"), edition: str | None = None) -> pd.DataFrame:
+    """Named periods compared on each panel (see :func:`tiplens.analysis.periods.compare`)."""
+    from .analysis import periods as _periods
+    chosen = _periods.parse_periods(periods) if periods else _periods.DEFAULT_PERIODS
+    with using_store(db, read_only=True) as store:
+        obs, countries = _glotip(store, edition), store.countries()
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    return _periods.compare(obs, countries, indicator=indicator, periods=chosen,
+                            panels=tuple(_panel_choice(p) for p in panels))
+
+
+def claims(path: str | Path | None = None, *, db: StoreLike = None, edition: str | None = None) -> pd.DataFrame:
+    """Check a claims file (default: the shipped sets) against the store; one row per claim."""
+    from .analysis import claims as _claims
+    if path is None:
+        chosen = [dict(c, set=name) for name in _claims.SHIPPED for c in _claims.shipped_claims(name)]
+    else:
+        chosen = _claims.load_claims(path)
+    with using_store(db, read_only=True) as store:
+        obs = _glotip(store, edition)
+        frameworks = store.records("frameworks")
+    return _claims.check(chosen, obs, frameworks=frameworks)
+
+
+def mse(path: str | Path, *, threshold: float = 0.02, bootstrap: int = 0, seed: int = 0) -> dict:
+    """Hidden-population estimate from a list-overlap file (as in the MSE list data).
+
+    Returns ``observed``, ``estimate``, ``ci_low``, ``ci_high``, ``model`` and ``warnings``, plus
+    ``bootstrap_low``/``bootstrap_high`` when ``bootstrap`` replicates are asked for, ``models``
+    (the top models and their estimates) and ``caveat``.
+    """
+    from .analysis import mse as _mse
+    from .sources import mse_lists
+    from .sources._base import check_file
+    path = check_file(Path(path))
+    if not mse_lists.detect(path):
+        raise TiplensError(f"{path}: not a list-overlap table (expected 0/1 columns, one per list, and a count "
+                           "column, as in the MSE list data)")
+    norm = mse_lists.normalise(mse_lists.read(path))
+    if len(norm.quarantine):
+        first = norm.quarantine.iloc[0]
+        raise TiplensError(f"{path}, row {first['row_number']}: {first['reason']}. Fix the file: capture "
+                           "histories are 0/1 and counts are whole numbers of at least 0")
+    records = norm.records["mse_lists"]
+    table = mse_lists.capture_table(records, records["study"].iloc[0])
+    result = _mse.estimate(table, threshold=threshold)
+    if bootstrap:
+        boot = _mse.bootstrap(table, replicates=bootstrap, seed=seed, threshold=threshold)
+        result["bootstrap_low"], result["bootstrap_high"] = boot["ci_low"], boot["ci_high"]
+        result["bootstrap_replicates"] = bootstrap
+    result["models"] = _mse.model_table(table)
+    result["caveat"] = _mse.CAVEAT
+    return result
+
+
+def write_chart(frame: pd.DataFrame, path: str | Path, *, title: str, caveat: str) -> Path:
+    """Draw a series with its coverage: interactive HTML (plotly, script inline) or a static PNG."""
+    from .analysis import plots
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".png"):
+        raise TiplensError(f"{path}: charts are written as .html or .png")
+    source = "Source: UNODC GLOTIP country data; tiplens."
+    if suffix == ".png":
+        plots.to_png(frame, path, title=title, caveat=caveat, source_note=source)
+    else:
+        figure = plots.series_figure(frame, title=title, caveat=caveat, source_note=source)
+        figure.write_html(path, include_plotlyjs=True)
+    return path

@@ -258,6 +258,150 @@ def fetch(
     out.print(_table("Fetched", frame, cols))
 
 
+IndicatorOption = Annotated[str, typer.Option(
+    "--indicator", help="detected_victims, suspected, prosecuted, convicted or offences.")]
+EditionOption = Annotated[Optional[str], typer.Option(
+    "--edition", help="GLOTIP edition to use (default: the newest in the store).")]
+
+
+def _fmt(value, digits: int = 0) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _print_frame(title: str, frame, columns: list[str], digits: dict | None = None) -> None:
+    digits = digits or {}
+    shown = frame[columns].copy().astype(object)
+    for col in columns:
+        shown[col] = [_fmt(v, digits.get(col, 0)) for v in frame[col]]
+    out.print(_table(title, shown, columns))
+
+
+@app.command()
+def trends(
+    indicator: IndicatorOption = "detected_victims",
+    by: Annotated[str, typer.Option("--by", help="world, region, subregion or country.")] = "world",
+    breakdown: Annotated[Optional[str], typer.Option(
+        "--breakdown", help="sex, age, form (of exploitation) or citizenship (domestic/foreign).")] = None,
+    panel: Annotated[str, typer.Option(
+        "--panel", help="all (every reporter), balanced (reported every year of the window) or a FILE "
+                        "of ISO3 codes.")] = "all",
+    year_from: Annotated[Optional[int], typer.Option("--from", help="First year.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--to", help="Last year.")] = None,
+    edition: EditionOption = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the rows (.csv/.parquet/.xlsx).")] = None,
+    chart: Annotated[Optional[Path], typer.Option(
+        "--chart", help="Draw the series with its coverage: .html (interactive) or .png (static).")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """A GLOTIP series by year with censoring bounds, countries reporting and country-mix sensitivity.
+
+    lower/upper are the bounds that '<5' cells allow; countries is how many countries stand behind
+    each value; ci_low/ci_high (shares and changes within a fixed panel only) show sensitivity to the
+    mix of reporting countries, not sampling error: reporters are not a random sample.
+    """
+    from .analysis.trends import CAVEAT
+    with _errors(debug):
+        frame = api.trends(db=db, indicator=indicator, by=by, breakdown=breakdown, panel=panel,
+                           year_from=year_from, year_to=year_to, edition=edition)
+        if out_file is not None:
+            api.write_table(frame, out_file)
+        if chart is not None:
+            api.write_chart(frame, chart, title=f"{indicator} by year ({by}, panel {panel})", caveat=CAVEAT)
+    if as_json:
+        _print_json({"rows": frame})
+        return
+    cols = [c for c in ["year", "group", "category", "value", "lower", "upper", "countries", "population_share",
+                        "ci_low", "ci_high"] if c in frame.columns]
+    _print_frame(f"{indicator} ({by}, panel: {panel})", frame.head(200), cols,
+                 {"population_share": 3, "ci_low": 3, "ci_high": 3})
+    if len(frame) > 200:
+        out.print(f"... {len(frame)} rows in all (use --out or --json for every row)", markup=False)
+    out.print(f"Caveat: {CAVEAT}", markup=False, highlight=False)
+
+
+@app.command()
+def periods(
+    indicator: IndicatorOption = "detected_victims",
+    periods_text: Annotated[Optional[str], typer.Option(
+        "--periods", help="Named periods, e.g. pre=2017-2019,pandemic=2020-2021,post=2022-2022 "
+                          "(default: pre 2017-2019, pandemic 2020-2021, post 2022 to the last year).")] = None,
+    panel: Annotated[Optional[list[str]], typer.Option(
+        "--panel", help="Panels to compare side by side: all, balanced or a FILE of ISO3 codes "
+                        "(repeat; default all and balanced).")] = None,
+    edition: EditionOption = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the rows (.csv/.parquet/.xlsx).")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Before, during and after the pandemic: level and change per period, on each panel side by side."""
+    with _errors(debug):
+        frame = api.periods(db=db, indicator=indicator, periods=periods_text,
+                            panels=tuple(panel) if panel else ("all", "balanced"), edition=edition)
+        if out_file is not None:
+            api.write_table(frame, out_file)
+    if as_json:
+        _print_json({"rows": frame})
+        return
+    cols = [c for c in ["panel", "period", "first_year", "last_year", "countries", "mean_per_year", "lower",
+                        "upper", "change_abs", "change_pct"] if c in frame.columns]
+    _print_frame(f"{indicator}: periods compared", frame, cols, {"change_pct": 1})
+    for note in sorted(set(frame["note"].dropna())) if "note" in frame.columns else []:
+        out.print(f"Note: {note}", markup=False, highlight=False)
+
+
+@app.command()
+def claims(
+    file: Annotated[Optional[Path], typer.Argument(
+        help="A claims file (YAML); default: the shipped sets (the seed paper, UNODC GLOTIP 2024).")] = None,
+    edition: EditionOption = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Check quantitative claims against the data: published vs measured, and a verdict with its reason."""
+    with _errors(debug):
+        frame = api.claims(file, db=db, edition=edition)
+    if as_json:
+        _print_json({"rows": frame})
+        return
+    _print_frame("Claims checked", frame, ["id", "published", "measured", "lower", "upper", "countries", "verdict"],
+                 {"measured": 1, "lower": 1, "upper": 1})
+    for row in frame.itertuples():
+        out.print(f"{row.id}: {row.verdict}. {row.explanation}", markup=False, highlight=False)
+
+
+@app.command()
+def mse(
+    file: Annotated[Path, typer.Argument(help="List-overlap table: one 0/1 column per list and a count column.")],
+    threshold: Annotated[float, typer.Option("--threshold", help="p-value below which a list pair enters "
+                                                                  "the model (stepwise selection).")] = 0.02,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates (each redoes the "
+                                                                "model selection); 0 for none.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for the bootstrap.")] = 0,
+    as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Estimate the hidden population from overlapping lists (multiple systems estimation)."""
+    with _errors(debug):
+        result = api.mse(file, threshold=threshold, bootstrap=bootstrap, seed=seed)
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"Observed cases: {result['observed']:,}", markup=False)
+    out.print(f"Estimated total: {result['estimate']:,.0f} (95% interval {result['ci_low']:,.0f} to "
+              f"{result['ci_high']:,.0f})", markup=False)
+    if "bootstrap_low" in result:
+        out.print(f"Bootstrap interval ({result['bootstrap_replicates']} replicates, selection redone): "
+                  f"{result['bootstrap_low']:,.0f} to {result['bootstrap_high']:,.0f}", markup=False)
+    out.print(f"Model: main effects + {', '.join(result['model']) or 'no interactions'}", markup=False)
+    for warning in result.get("warnings", []):
+        out.print(f"Warning: {warning}", markup=False, highlight=False)
+    models = result["models"]
+    out.print(_table("Model sensitivity (top models)", models.astype(object).map(_fmt), list(models.columns)))
+    out.print(f"Caveat: {result['caveat']}", markup=False, highlight=False)
+
+
 def main() -> None:
     app()
 
