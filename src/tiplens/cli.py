@@ -397,8 +397,9 @@ def mse(
     out.print(f"Model: main effects + {', '.join(result['model']) or 'no interactions'}", markup=False)
     for warning in result.get("warnings", []):
         out.print(f"Warning: {warning}", markup=False, highlight=False)
-    models = result["models"]
-    out.print(_table("Model sensitivity (top models)", models.astype(object).map(_fmt), list(models.columns)))
+    models = result["models"].assign(selected=lambda m: m["selected"].map({True: "yes", False: ""}))
+    _print_frame("Model sensitivity: the best models by AIC (pairs = interaction terms)", models,
+                 ["rank", "pairs", "delta_aic", "estimate", "ci_low", "ci_high", "selected"], {"delta_aic": 2})
     out.print(f"Caveat: {result['caveat']}", markup=False, highlight=False)
 
 

@@ -117,8 +117,8 @@ def _validate(table: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
     seen = pd.Series(keys)
     if seen.duplicated().any():
         repeated = sorted(set(seen[seen.duplicated()]))
-        raise TiplensError(f"capture history {', '.join(repeated[:5])} (lists {''.join(l[0] for l in lists)}…: "
-                           f"{', '.join(lists)}) appears more than once; give each history once with its total count")
+        raise TiplensError(f"capture history {', '.join(repeated[:5])} (one digit per list: {', '.join(lists)}) "
+                           "appears more than once; give each history once with its total count")
     empty = histories.sum(axis=1) == 0
     if empty.any():
         raise TiplensError("capture table has an all-zero history (cases on no list); those cases cannot "
@@ -326,14 +326,16 @@ def _prepare(table: pd.DataFrame) -> tuple[_Problem, np.ndarray, list[str], list
     return problem, problem.full_counts(histories, counts), lists, warnings, histories, counts
 
 
-def _overlap_warnings(problem: _Problem, y: np.ndarray, fit: _Fit) -> list[str]:
+def _overlap_warnings(problem: _Problem, y: np.ndarray, fit: _Fit, threshold: float) -> list[str]:
     observed, expected, pvalues = _pair_pvalues(problem, fit, y)
     warnings = []
     for name, n, lam, p in zip(problem.pair_names, observed, expected, pvalues):
         if n == 0:
             note = (f"lists {name.replace(':', ' and ')} do not overlap (no case on both); the pair is never "
-                    f"added to the model (expected overlap under the final model {lam:.2f}")
-            note += f", p = {p:.3g}" + (": SparseMSE would add it as a -infinity parameter)" if p < 1 else ")")
+                    f"added to the model (expected overlap under the final model {lam:.2f}, p = {p:.3g})")
+            if p < threshold:
+                note += (": below the threshold, so SparseMSE's stepwise could have added it as a parameter "
+                         "at minus infinity and given a different estimate")
             warnings.append(note)
     linked = {i: 0 for i in range(problem.k)}
     for (i, j), n in zip(problem.pairs, observed):
@@ -424,7 +426,7 @@ def estimate(table: pd.DataFrame, *, threshold: float = 0.02, method: str = "ste
     result = _summary(problem, y, fit, z)
     result.update({"level": level, "steps": steps, "lists": lists, "method": method,
                    "threshold": threshold if method == "stepwise" else None, "interval": INTERVAL_NOTE,
-                   "warnings": warnings + _overlap_warnings(problem, y, fit), "caveat": CAVEAT})
+                   "warnings": warnings + _overlap_warnings(problem, y, fit, threshold), "caveat": CAVEAT})
     return result
 
 
@@ -478,32 +480,9 @@ def bootstrap(table: pd.DataFrame, *, replicates: int = 1000, seed: int = 0, thr
     _check_threshold(threshold)
     _z(level)
     point = estimate(table, threshold=threshold, level=level)
-    problem, y, lists, warnings, histories, counts = _prepare(table)
-    seen = counts > 0
-    histories, counts = histories[seen], counts[seen]
-    total = int(counts.sum())
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(total, counts / total, size=replicates)
-    problems = {tuple([True] * problem.k): problem}
-    estimates = np.full(replicates, np.nan)
-    models: list[str | None] = [None] * replicates
-    for r in range(replicates):
-        sample = draws[r]
-        keep = (histories * sample[:, None]).sum(axis=0) > 0
-        key = tuple(bool(v) for v in keep)
-        if key not in problems and keep.sum() >= 2:
-            problems[key] = _Problem([name for name, k in zip(lists, keep) if k])
-        sub = problems.get(key)
-        if sub is None:
-            continue
-        rows = histories[:, keep].sum(axis=1) > 0
-        y_r = sub.full_counts(histories[rows][:, keep], sample[rows])
-        try:
-            fit, _ = _stepwise(sub, y_r, threshold)
-        except (_NoEstimate, FloatingPointError, np.linalg.LinAlgError):
-            continue
-        estimates[r] = total + fit.dark
-        models[r] = " + ".join(sub.pair_names[p] for p in fit.model) or "main effects"
+    problem, _, _, _, histories, counts = _prepare(table)
+    estimates, models = _replicates(problem, histories, counts, replicates, seed, threshold)
+    warnings = list(point["warnings"])
     ok = ~np.isnan(estimates)
     alpha = (1 - level) / 2
     low, high = (np.quantile(estimates[ok], [alpha, 1 - alpha]) if ok.any() else (np.nan, np.nan))
@@ -514,13 +493,44 @@ def bootstrap(table: pd.DataFrame, *, replicates: int = 1000, seed: int = 0, thr
                                                kind="stable").reset_index(drop=True))
     table_models.insert(2, "share", table_models["replicates"] / max(int(ok.sum()), 1))
     if (~ok).any():
-        warnings = warnings + [f"{int((~ok).sum())} of {replicates} replicates had no finite estimate "
-                               "and are left out of the interval"]
+        warnings.append(f"{int((~ok).sum())} of {replicates} replicates had no finite estimate "
+                        "and are left out of the interval")
     return {"observed": point["observed"], "estimate": point["estimate"], "ci_low": float(low),
             "ci_high": float(high), "level": level, "model": point["model"], "replicates": replicates,
             "succeeded": int(ok.sum()), "failed": int((~ok).sum()), "seed": seed, "threshold": threshold,
             "estimates": estimates, "replicate_models": models, "models": table_models,
-            "interval": BOOTSTRAP_NOTE, "warnings": warnings + point["warnings"], "caveat": CAVEAT}
+            "interval": BOOTSTRAP_NOTE, "warnings": warnings, "caveat": CAVEAT}
+
+
+def _replicates(problem: _Problem, histories: np.ndarray, counts: np.ndarray, replicates: int, seed: int,
+                threshold: float, fitter=irls_poisson) -> tuple[np.ndarray, list[str | None]]:
+    """Bootstrap estimates and selected models (NaN / None where a replicate has no estimate)."""
+    seen = counts > 0
+    histories, counts = histories[seen], counts[seen]
+    total = int(counts.sum())
+    draws = np.random.default_rng(seed).multinomial(total, counts / total, size=replicates)
+    problems = {tuple([True] * problem.k): problem}
+    estimates = np.full(replicates, np.nan)
+    models: list[str | None] = [None] * replicates
+    for r in range(replicates):
+        sample = draws[r]
+        # a list left without cases is dropped: the same as its main effect at -infinity
+        keep = (histories * sample[:, None]).sum(axis=0) > 0
+        key = tuple(bool(v) for v in keep)
+        if key not in problems and keep.sum() >= 2:
+            problems[key] = _Problem([name for name, k in zip(problem.lists, keep) if k])
+        sub = problems.get(key)
+        if sub is None:
+            continue
+        rows = histories[:, keep].sum(axis=1) > 0
+        y_r = sub.full_counts(histories[rows][:, keep], sample[rows])
+        try:
+            fit, _ = _stepwise(sub, y_r, threshold, fitter=fitter)
+        except (_NoEstimate, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        estimates[r] = total + fit.dark
+        models[r] = " + ".join(sub.pair_names[p] for p in fit.model) or "main effects"
+    return estimates, models
 
 
 def model_table(table: pd.DataFrame, *, top: int = 10, threshold: float = 0.02, level: float = 0.95
