@@ -315,10 +315,16 @@ def trends(
     if as_json:
         _print_json({"rows": frame})
         return
-    cols = [c for c in ["year", "group", "category", "value", "lower", "upper", "countries", "population_share",
-                        "ci_low", "ci_high"] if c in frame.columns]
-    _print_frame(f"{indicator} ({by}, panel: {panel})", frame.head(200), cols,
-                 {"population_share": 3, "ci_low": 3, "ci_high": 3})
+    shown = frame.assign(population=frame["population_share"])
+    cols = ["year", "group", "category", "lower", "upper", "countries", "population"]
+    if frame["ci_low"].notna().any():
+        cols += ["ci_low", "ci_high"]
+    _print_frame(f"{indicator} ({by}, panel: {panel}); population = reporters' share of world population",
+                 shown.head(200), cols, {"population": 2, "ci_low": 3, "ci_high": 3})
+    if frame["ci_low"].notna().any():
+        what = ", ".join(sorted(set(frame["ci_of"].dropna()))) if "ci_of" in frame else "shares or changes"
+        out.print(f"ci_low/ci_high: bootstrap over countries for the {what} (sensitivity to the country mix).",
+                  markup=False, highlight=False)
     if len(frame) > 200:
         out.print(f"... {len(frame)} rows in all (use --out or --json for every row)", markup=False)
     out.print(f"Caveat: {CAVEAT}", markup=False, highlight=False)
@@ -346,11 +352,16 @@ def periods(
     if as_json:
         _print_json({"rows": frame})
         return
-    cols = [c for c in ["panel", "period", "first_year", "last_year", "countries", "mean_per_year", "lower",
-                        "upper", "change_abs", "change_pct"] if c in frame.columns]
-    _print_frame(f"{indicator}: periods compared", frame, cols, {"change_pct": 1})
-    for note in sorted(set(frame["note"].dropna())) if "note" in frame.columns else []:
+    shown = frame.assign(years=frame["first_year"].astype(str) + "-" + frame["last_year"].astype(str),
+                         per_year_low=frame["lower"], per_year_high=frame["upper"],
+                         change_pct_low=frame["change_pct_lower"], change_pct_high=frame["change_pct_upper"])
+    _print_frame(f"{indicator} per year, by period (bounds from censored cells)", shown,
+                 ["panel", "period", "years", "countries", "per_year_low", "per_year_high", "change_pct_low",
+                  "change_pct_high"], {"change_pct_low": 1, "change_pct_high": 1})
+    for note in [*frame.attrs.get("notes", []), *sorted(set(n for n in frame["note"].dropna() if n))]:
         out.print(f"Note: {note}", markup=False, highlight=False)
+    if frame.attrs.get("caveat"):
+        out.print(f"Caveat: {frame.attrs['caveat']}", markup=False, highlight=False)
 
 
 @app.command()
@@ -366,8 +377,8 @@ def claims(
     if as_json:
         _print_json({"rows": frame})
         return
-    _print_frame("Claims checked", frame, ["id", "published", "measured", "lower", "upper", "countries", "verdict"],
-                 {"measured": 1, "lower": 1, "upper": 1})
+    _print_frame("Claims checked (lower-upper: what the data allow)", frame,
+                 ["id", "published", "lower", "upper", "verdict"], {"lower": 1, "upper": 1})
     for row in frame.itertuples():
         out.print(f"{row.id}: {row.verdict}. {row.explanation}", markup=False, highlight=False)
 

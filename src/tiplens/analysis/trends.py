@@ -247,7 +247,7 @@ def _population(population: pd.DataFrame | None, countries: pd.DataFrame | None)
 
 
 # -- panels and groups ----------------------------------------------------------------------------
-def _resolve_panel(panel, totals: pd.DataFrame, start: int, end: int, indicator: str,
+def resolve_panel(panel, totals: pd.DataFrame, start: int, end: int, indicator: str,
                    countries: pd.DataFrame | None) -> tuple[list[str] | None, str]:
     """(list of iso3 or None for all reporters, label)."""
     if isinstance(panel, str):
@@ -380,7 +380,7 @@ def series(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str,
     _check_choice(breakdown, BREAKDOWNS, "breakdown", allow_none=True)
     start, end = resolve_years(obs, indicator, year_from, year_to)
     totals = country_totals(obs, indicator=indicator, breakdown=breakdown, year_from=start, year_to=end)
-    members, panel_label = _resolve_panel(panel, totals, start, end, indicator, countries)
+    members, panel_label = resolve_panel(panel, totals, start, end, indicator, countries)
     fixed = members is not None
     if fixed:
         totals = totals[totals["iso3"].isin(members)]
@@ -472,7 +472,7 @@ def _add_shares(out: pd.DataFrame, totals: pd.DataFrame, rng: np.random.Generato
     ci_low, ci_high = _percentile(share_low, 2.5), _percentile(share_high, 97.5)  # groups x categories
     n_countries = np.bincount(codes)
     ci_low[n_countries < 2], ci_high[n_countries < 2] = np.nan, np.nan
-    frame = pd.DataFrame({"group": [g for g, _ in uniques] * 1, "year": [y for _, y in uniques]})
+    frame = pd.DataFrame({"group": [g for g, _ in uniques], "year": [y for _, y in uniques]})
     frame = frame.loc[frame.index.repeat(k)].reset_index(drop=True)
     frame["category"] = cats * len(uniques)
     frame["share_ci_low"], frame["share_ci_high"] = ci_low.ravel(), ci_high.ravel()
@@ -555,7 +555,7 @@ def leave_one_out(obs: pd.DataFrame, *, indicator: str, year: int, panel="all",
     if not start <= int(year) <= end:
         raise TiplensError(f"year={year} is outside the window {start}-{end} of {indicator}")
     totals = country_totals(obs, indicator=indicator, year_from=start, year_to=end)
-    members, _ = _resolve_panel(panel, totals, start, end, indicator, countries)
+    members, _ = resolve_panel(panel, totals, start, end, indicator, countries)
     rows = totals[totals["year"].eq(int(year))]
     if members is not None:
         rows = rows[rows["iso3"].isin(members)]
@@ -611,7 +611,8 @@ def flows(obs: pd.DataFrame, *, year_from: int | None = None, year_to: int | Non
         ``origin_iso3``, ``origin_region``, ``detection_iso3``, ``detection_region`` (at
         ``level='region'`` the iso3 columns are empty); ``value`` (NaN if any cell is censored),
         ``lower``, ``upper`` (sums over rows and years); ``countries`` (distinct detecting
-        countries behind the flow); ``years`` (distinct years); ``domestic`` (origin = detection).
+        countries behind the flow); ``years`` (distinct years); ``domestic`` (origin = detection
+        country; always False at ``level='region'``, where a same-region flow may be domestic or not).
     """
     check_indicator(indicator)
     _check_choice(level, ("country", "region"), "flow level")
