@@ -12,8 +12,9 @@ The public API::
 from ._version import __version__
 from .errors import InputFileError, StoreBusyError, TiplensError
 from .store import Store, open_store
-from .api import claims, fetch, ingest, mse, panel, periods, quarantine, sources, trends, write_table
+from .api import (claims, fetch, ingest, interrupted_time_series, mse, panel, periods, quarantine, seed_figure,
+                  sources, trends, write_table)
 
 __all__ = ["__version__", "open_store", "Store", "ingest", "sources", "quarantine", "panel", "fetch",
-           "trends", "periods", "claims", "mse", "write_table", "TiplensError", "InputFileError",
+           "trends", "periods", "interrupted_time_series", "claims", "seed_figure", "mse", "write_table", "TiplensError", "InputFileError",
            "StoreBusyError"]

@@ -262,3 +262,33 @@ def write_chart(frame: pd.DataFrame, path: str | Path, *, title: str, caveat: st
         figure = plots.series_figure(frame, title=title, caveat=caveat, source_note=source)
         figure.write_html(path, include_plotlyjs=True)
     return path
+
+
+def interrupted_time_series(*, db: StoreLike = None, indicator: str = "detected_victims", start: int = 2010,
+                            edition: str | None = None) -> pd.DataFrame:
+    """Pandemic and post-pandemic level shifts against the pre-pandemic trend, at both censoring
+    bounds (see :func:`tiplens.analysis.periods.interrupted_time_series`)."""
+    from .analysis.periods import its_both_bounds
+    with using_store(db, read_only=True) as store:
+        obs = _glotip(store, edition)
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    return its_both_bounds(obs, indicator=indicator, start=start)
+
+
+def seed_figure(path: str | Path, *, db: StoreLike = None, edition: str | None = None) -> pd.DataFrame:
+    """Write the seed paper's figure regenerated from the data (.html or .png); return its data."""
+    from .analysis import plots
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".png"):
+        raise TiplensError(f"{path}: figures are written as .html or .png")
+    with using_store(db, read_only=True) as store:
+        obs, countries = _glotip(store, edition), store.countries()
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    figure = plots.seed_figure(obs, countries)
+    if path.suffix.lower() == ".png":
+        plots.to_png(figure, path)
+    else:
+        figure.write_html(path, include_plotlyjs=True)
+    return plots.seed_figure_data(obs, countries)

@@ -340,17 +340,22 @@ def periods(
         "--panel", help="Panels to compare side by side: all, balanced or a FILE of ISO3 codes "
                         "(repeat; default all and balanced).")] = None,
     edition: EditionOption = None,
+    its: Annotated[bool, typer.Option("--its/--no-its", help="Also fit the interrupted time series "
+                                                               "(balanced panel from 2010).")] = True,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the rows (.csv/.parquet/.xlsx).")] = None,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
-    """Before, during and after the pandemic: level and change per period, on each panel side by side."""
+    """Before, during and after the pandemic: level and change per period, on each panel side by side,
+    and an interrupted time series (level shifts against the pre-pandemic trend, country effects,
+    country-clustered intervals, at both censoring bounds)."""
     with _errors(debug):
         frame = api.periods(db=db, indicator=indicator, periods=periods_text,
                             panels=tuple(panel) if panel else ("all", "balanced"), edition=edition)
+        model = api.interrupted_time_series(db=db, indicator=indicator, edition=edition) if its else None
         if out_file is not None:
             api.write_table(frame, out_file)
     if as_json:
-        _print_json({"rows": frame})
+        _print_json({"rows": frame, "its": model if model is not None else []})
         return
     shown = frame.assign(years=frame["first_year"].astype(str) + "-" + frame["last_year"].astype(str),
                          per_year_low=frame["lower"], per_year_high=frame["upper"],
@@ -360,6 +365,15 @@ def periods(
                   "change_pct_high"], {"change_pct_low": 1, "change_pct_high": 1})
     for note in [*frame.attrs.get("notes", []), *sorted(set(n for n in frame["note"].dropna() if n))]:
         out.print(f"Note: {note}", markup=False, highlight=False)
+    if model is not None:
+        terms = model[model["term"].isin(["pandemic", "post"])] if "term" in model else model
+        members = model.attrs.get("panel") or []
+        _print_frame(f"Interrupted time series on a balanced panel of {len(members)} countries from 2010: "
+                     "level shifts (log scale) against the pre-pandemic trend", terms,
+                     ["bound", "term", "estimate", "ci_low", "ci_high", "p_value", "countries"],
+                     {"estimate": 3, "ci_low": 3, "ci_high": 3, "p_value": 3})
+        if model.attrs.get("note"):
+            out.print(f"Note: {model.attrs['note']}", markup=False, highlight=False)
     if frame.attrs.get("caveat"):
         out.print(f"Caveat: {frame.attrs['caveat']}", markup=False, highlight=False)
 
@@ -369,11 +383,16 @@ def claims(
     file: Annotated[Optional[Path], typer.Argument(
         help="A claims file (YAML); default: the shipped sets (the seed paper, UNODC GLOTIP 2024).")] = None,
     edition: EditionOption = None,
+    figure: Annotated[Optional[Path], typer.Option(
+        "--figure", help="Also write the seed paper's figure regenerated from the data, with its "
+                         "coverage (.html or .png).")] = None,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
     """Check quantitative claims against the data: published vs measured, and a verdict with its reason."""
     with _errors(debug):
         frame = api.claims(file, db=db, edition=edition)
+        if figure is not None:
+            api.seed_figure(figure, db=db, edition=edition)
     if as_json:
         _print_json({"rows": frame})
         return
