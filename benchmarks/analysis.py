@@ -62,10 +62,11 @@ def main() -> None:
             "trends (world, all, bootstrap 1000)": timed(lambda: tl.trends(db=db), args.repeat),
             "trends --breakdown sex --panel balanced": timed(
                 lambda: tl.trends(db=db, breakdown="sex", panel="balanced", year_from=2017), args.repeat),
-            "periods (all + balanced)": timed(lambda: tl.periods(db=db), args.repeat),
+            "periods (all + balanced) + ITS both bounds": timed(
+                lambda: (tl.periods(db=db), tl.interrupted_time_series(db=db)), args.repeat),
             "claims (shipped sets)": timed(lambda: tl.claims(db=db), args.repeat),
         }
-    print(f"{'command':42} {'seconds':>8} {'vs pandas groupby':>18} {'target':>7}")
+    print(f"{'command':42} {'seconds':>8} {'x groupby time':>18} {'target':>7}")
     for name, seconds in results.items():
         verdict = "ok" if seconds < 1.0 else "MISSED"
         print(f"{name:42} {seconds:8.3f} {seconds / base:17.1f}x {'< 1 s':>7} {verdict}")

@@ -292,3 +292,15 @@ def seed_figure(path: str | Path, *, db: StoreLike = None, edition: str | None =
     else:
         figure.write_html(path, include_plotlyjs=True)
     return plots.seed_figure_data(obs, countries)
+
+
+def leave_one_out(*, db: StoreLike = None, indicator: str = "detected_victims", year: int,
+                  panel: str | list[str] = "all", edition: str | None = None) -> pd.DataFrame:
+    """The countries that move one year's world total most (see
+    :func:`tiplens.analysis.trends.leave_one_out`)."""
+    from .analysis.trends import leave_one_out as _leave_one_out
+    with using_store(db, read_only=True) as store:
+        obs, countries = _glotip(store, edition), store.countries()
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    return _leave_one_out(obs, indicator=indicator, year=year, panel=_panel_choice(panel), countries=countries)

@@ -296,6 +296,9 @@ def trends(
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the rows (.csv/.parquet/.xlsx).")] = None,
     chart: Annotated[Optional[Path], typer.Option(
         "--chart", help="Draw the series with its coverage: .html (interactive) or .png (static).")] = None,
+    influence: Annotated[Optional[int], typer.Option(
+        "--influence", help="Instead of the series: the countries that move this year's world total most "
+                            "(leave one country out).")] = None,
     db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
 ):
     """A GLOTIP series by year with censoring bounds, countries reporting and country-mix sensitivity.
@@ -305,6 +308,16 @@ def trends(
     mix of reporting countries, not sampling error: reporters are not a random sample.
     """
     from .analysis.trends import CAVEAT
+    if influence is not None:
+        with _errors(debug):
+            table = api.leave_one_out(db=db, indicator=indicator, year=influence, panel=panel, edition=edition)
+        if as_json:
+            _print_json({"rows": table})
+            return
+        _print_frame(f"{indicator} {influence}: the countries that move the world total most", table.head(15),
+                     ["iso3", "country_lower", "country_upper", "share_of_total"], {"share_of_total": 3})
+        out.print(f"Caveat: {CAVEAT}", markup=False, highlight=False)
+        return
     with _errors(debug):
         frame = api.trends(db=db, indicator=indicator, by=by, breakdown=breakdown, panel=panel,
                            year_from=year_from, year_to=year_to, edition=edition)
