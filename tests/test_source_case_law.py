@@ -180,7 +180,7 @@ def test_bad_polaris_rows_are_quarantined(tmp_path):
 
 # -- the store ---------------------------------------------------------------------------------
 def test_ingest(real_data, empty_store):
-    result = tiplens.ingest([real_data / FOLDER / CLDB, real_data / FOLDER / POLARIS], store=empty_store,
+    result = tiplens.ingest([real_data / FOLDER / CLDB, real_data / FOLDER / POLARIS], db=empty_store,
                             source="case_law", edition="2017-09-26")
     assert [(r["dataset"], r["rows_read"], r["rows_loaded"]) for r in result] == [
         ("cldb_us_cases", 181, 181), ("polaris_hotline_states", 51, 51)]

@@ -217,13 +217,13 @@ def test_latin1_file_is_a_clear_error(tmp_path):
 def test_no_edition_in_file_needs_the_option(tmp_path, empty_store):
     path = fx.write_csv(tmp_path / "v.csv", "ctdc_kanon_2021")
     with pytest.raises(InputFileError, match="edition"):
-        tiplens.ingest([path], store=empty_store, source="ctdc")
+        tiplens.ingest([path], db=empty_store, source="ctdc")
 
 
 # -- the store ---------------------------------------------------------------------------------
 def test_ingest_into_store_as_sensitive_table(tmp_path, empty_store):
     path = fx.write_csv(tmp_path / "v.csv", "ctdc_kanon_2021")
-    result = tiplens.ingest([path], store=empty_store, source="ctdc", edition="2021-07-15")
+    result = tiplens.ingest([path], db=empty_store, source="ctdc", edition="2021-07-15")
     assert result[0]["dataset"] == "ctdc_kanon_2021"
     assert (result[0]["rows_read"], result[0]["rows_loaded"], result[0]["rows_quarantined"]) == (7, 5, 2)
     assert "records_ctdc_victims" in SENSITIVE_TABLES

@@ -113,7 +113,7 @@ def test_latin1_raises(real_data, tmp_path):
 
 
 def test_ingest(real_data, empty_store):
-    result = tiplens.ingest([real_data / FOLDER / FILE], store=empty_store, edition="2024")
+    result = tiplens.ingest([real_data / FOLDER / FILE], db=empty_store, edition="2024")
     assert [(r["source"], r["rows_read"], r["rows_loaded"], r["rows_quarantined"]) for r in result] \
         == [("gdp", 7063, 6587, 476)]
     quarantined = empty_store.quarantine(source="gdp")

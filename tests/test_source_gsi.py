@@ -190,7 +190,7 @@ def test_latin1_csv_raises(real_data, tmp_path):
 
 
 def test_ingest_workbook(real_data, empty_store):
-    result = tiplens.ingest([real_data / FOLDER / WORKBOOK], store=empty_store)
+    result = tiplens.ingest([real_data / FOLDER / WORKBOOK], db=empty_store)
     assert [(r["source"], r["dataset"], r["edition"], r["rows_read"], r["rows_loaded"], r["rows_quarantined"])
             for r in result] == [("gsi", "summary", "2023", 180, 180, 0)]
     count = empty_store.con.execute("SELECT count(*) FROM observations WHERE source = 'gsi'").fetchone()[0]

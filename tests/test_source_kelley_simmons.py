@@ -142,7 +142,7 @@ def test_latin1_file_is_an_error(real_data, tmp_path):
 
 
 def test_ingest(real_data, empty_store):
-    result = tl.ingest([real_data / PALERMO, real_data / COUNTS], store=empty_store, edition="2017-08-14")
+    result = tl.ingest([real_data / PALERMO, real_data / COUNTS], db=empty_store, edition="2017-08-14")
     assert [r["rows_loaded"] for r in result] == [180, 15]
     counts = empty_store.table_counts()
     assert counts["observations"] == 180 and counts["records_palermo_ratification_counts"] == 15

@@ -234,7 +234,7 @@ def test_detect_only_membership_files(real_data):
 
 def test_ingest_keeps_frameworks_apart(real_data, empty_store):
     paths = [real_data / FOLDER / name for name in sorted(FILES)]
-    result = tl.ingest(paths, store=empty_store, edition="2025-11")
+    result = tl.ingest(paths, db=empty_store, edition="2025-11")
     assert {r["dataset"] for r in result} == {v[0] for v in FILES.values()}
     files = empty_store.files("membership")
     assert len(files) == len(FILES)
@@ -244,6 +244,6 @@ def test_ingest_keeps_frameworks_apart(real_data, empty_store):
     assert counts["records_membership_organisations"] == 6   # EUU twice + 4 Bali organisations
     assert counts["records_frameworks"] == 13
     # loading the Palermo file again replaces only itself
-    again = tl.ingest([real_data / FOLDER / "palermo_protocol_xviii_12_a.csv"], store=empty_store, edition="2025-11")
+    again = tl.ingest([real_data / FOLDER / "palermo_protocol_xviii_12_a.csv"], db=empty_store, edition="2025-11")
     assert [r["dataset"] for r in again[0]["replaced"]] == ["palermo_protocol"]
     assert empty_store.table_counts() == counts

@@ -134,7 +134,7 @@ def test_detect_only_list_tables(real_data):
 
 def test_ingest_keeps_studies_apart(real_data, empty_store):
     paths = [real_data / FOLDER / name for name in sorted(FILES)]
-    result = tl.ingest(paths, store=empty_store, edition="SparseMSE-2.0.1")
+    result = tl.ingest(paths, db=empty_store, edition="SparseMSE-2.0.1")
     assert sorted(r["dataset"] for r in result) == sorted(v[0] for v in FILES.values())
     stored = empty_store.records("mse_lists")
     totals = stored.groupby("study")["count"].sum()

@@ -120,6 +120,6 @@ def test_latin1_file_is_an_error(real_data, tmp_path):
 
 
 def test_ingest(real_data, empty_store):
-    result = tl.ingest([real_data / POLICY], store=empty_store, edition="2015-12-03")
+    result = tl.ingest([real_data / POLICY], db=empty_store, edition="2015-12-03")
     assert result[0]["rows_loaded"] == 2154 and result[0]["rows_quarantined"] == 867
     assert empty_store.table_counts()["observations"] == 2136 + 2144 + 2140 + 2125

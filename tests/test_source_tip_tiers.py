@@ -172,7 +172,7 @@ def test_latin1_file_is_an_error(real_data, tmp_path):
 
 
 def test_ingest(real_data, empty_store):
-    result = tl.ingest([real_data / ORIG, real_data / FUNDING], store=empty_store, edition="2017-08-14")
+    result = tl.ingest([real_data / ORIG, real_data / FUNDING], db=empty_store, edition="2017-08-14")
     assert [r["rows_loaded"] for r in result] == [2833, 4275]
     counts = empty_store.table_counts()
     assert counts["records_us_tip_grants"] == 2423

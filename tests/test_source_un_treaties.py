@@ -166,7 +166,7 @@ def test_latin1_raises(real_data, tmp_path):
 
 def test_ingest_two_instruments_side_by_side(real_data, empty_store):
     paths = [real_data / FOLDER / "hr_status_cedaw.csv", real_data / FOLDER / "hr_status_op_crc_sc.csv"]
-    result = tiplens.ingest(paths, store=empty_store, edition="2022-08-25")
+    result = tiplens.ingest(paths, db=empty_store, edition="2022-08-25")
     assert [(r["dataset"], r["rows_loaded"], r["replaced"]) for r in result] == \
         [("hr_status_cedaw", 193, []), ("hr_status_crc_opsc", 193, [])]
     counts = dict(empty_store.con.execute(

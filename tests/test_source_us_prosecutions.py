@@ -196,10 +196,10 @@ def _leaks(text_by_table: dict[str, str], full: set[str], surnames: set[str]) ->
 def privacy_store(real_data, empty_store):
     htdp = real_data / FOLDER
     tiplens.ingest([htdp / "case_data.csv", htdp / "defendant_data.csv", htdp / "judge_data.csv"],
-                   store=empty_store, source="us_prosecutions", edition="2018-08-21")
+                   db=empty_store, source="us_prosecutions", edition="2018-08-21")
     cldb = real_data / "unodc_cldb_us_cases"
     tiplens.ingest([cldb / "HumanTrafficking_CLDB.csv", cldb / "polaris_hotline_TotalCallsCases_by_state.csv"],
-                   store=empty_store, source="case_law", edition="2017-09-26")
+                   db=empty_store, source="case_law", edition="2017-09-26")
     return empty_store
 
 

@@ -122,7 +122,7 @@ def test_truncated_raises(real_data, tmp_path):
 
 
 def test_ingest(real_data, empty_store):
-    result = tiplens.ingest([real_data / FOLDER / FILE], store=empty_store, edition="2020")
+    result = tiplens.ingest([real_data / FOLDER / FILE], db=empty_store, edition="2020")
     assert [(r["source"], r["rows_read"], r["rows_loaded"], r["rows_quarantined"]) for r in result] \
         == [("wgi", 26964, 25981, 983)]
     value = empty_store.con.execute(

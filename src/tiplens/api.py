@@ -35,14 +35,12 @@ def using_store(db: StoreLike = None, *, read_only: bool = False,
 
 
 def ingest(paths: Iterable[str | Path], *, db: StoreLike = None, source: str | None = None,
-           edition: str | None = None, progress=None, timeout: float = BUSY_TIMEOUT_SECONDS,
-           store: Store | None = None) -> list[dict]:
+           edition: str | None = None, progress=None, timeout: float = BUSY_TIMEOUT_SECONDS) -> list[dict]:
     """Load files into the store in one transaction; see :func:`tiplens._ingest.ingest`.
 
     Returns one dict per file: path, source, dataset, edition, sha256, rows_read, rows_loaded,
     rows_quarantined, replaced (provenance rows superseded) and notes.
     """
-    db = store if store is not None else db
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise TiplensError("no files given: pass one or more paths to ingest")
