@@ -78,11 +78,7 @@ def panel(*, db: StoreLike = None, year_from: int | None = None, year_to: int | 
     from ._panel import build_panel
     with using_store(db, read_only=True) as store:
         for source, edition in (editions or {}).items():
-            known = store.editions(source)
-            if edition not in set(known["edition"]):
-                have = ", ".join(sorted(set(known["edition"]))) or "none"
-                raise TiplensError(f"no edition {edition!r} of {source!r} in the store (it has: {have}); "
-                                   "see tiplens sources")
+            _check_edition(store, source, edition)
         return build_panel(store, year_from=year_from, year_to=year_to, editions=editions)
 
 
@@ -127,24 +123,23 @@ def fetch(names: list[str] | None = None, *, db: StoreLike = None, base_url: str
 
 
 # -- analysis ------------------------------------------------------------------------------------
+def _check_edition(store: Store, source: str, edition: str) -> None:
+    have = set(store.editions(source)["edition"])
+    if edition not in have:
+        raise TiplensError(f"no edition {edition!r} of {source!r} in the store (it has: "
+                           f"{', '.join(sorted(have)) or 'none'}); see tiplens sources")
+
+
 def _glotip(store: Store, edition: str | None) -> pd.DataFrame:
-    obs = store.observations(source="glotip", edition=edition)
-    if edition and len(obs) == 0:
-        have = ", ".join(sorted(set(store.editions("glotip")["edition"]))) or "none"
-        raise TiplensError(f"no GLOTIP edition {edition!r} in the store (it has: {have})")
-    return obs
+    if edition:
+        _check_edition(store, "glotip", edition)
+    return store.observations(source="glotip", edition=edition)
 
 
 def _no_glotip_error() -> TiplensError:
     return TiplensError("no GLOTIP data in the store: UNODC's file is not shipped with tiplens (no open "
                         "licence). Download data_glotip.xlsx from the UNODC data portal "
                         "(https://dataunodc.un.org/dp-trafficking-persons) and run: tiplens ingest data_glotip.xlsx")
-
-
-def population(store: Store) -> pd.DataFrame:
-    """iso3, year, population (persons) from UNDP HDR's ``pop_total`` (millions), where loaded."""
-    pop = store.observations(source="hdr", indicators=["hdr_pop_total"])
-    return pd.DataFrame({"iso3": pop["iso3"], "year": pop["year"], "population": pop["value"] * 1e6})
 
 
 def read_panel_file(path: str | Path) -> list[str]:
@@ -179,10 +174,11 @@ def trends(*, db: StoreLike = None, indicator: str = "detected_victims", by: str
            year_to: int | None = None, edition: str | None = None, bootstrap: int = 1000) -> pd.DataFrame:
     """A GLOTIP series with censoring bounds, coverage and country-mix sensitivity
     (see :func:`tiplens.analysis.trends.series` for the columns)."""
-    from .analysis.trends import series
+    from .analysis.trends import population_table, series
     with using_store(db, read_only=True) as store:
         obs = _glotip(store, edition)
-        countries, pop = store.countries(), population(store)
+        countries = store.countries()
+        pop = population_table(store.observations(source="hdr", indicators=["hdr_pop_total"]))
     if len(obs) == 0:
         raise _no_glotip_error()
     return series(obs, countries, indicator=indicator, by=by, breakdown=breakdown, panel=_panel_choice(panel),

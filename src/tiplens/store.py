@@ -128,12 +128,6 @@ def _ddl(table: str, columns: dict[str, str]) -> str:
     return f'CREATE TABLE IF NOT EXISTS "{table}" ({cols})'
 
 
-def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Return ``frame`` with exactly ``columns`` (missing ones as nulls), in order."""
-    out = frame.reindex(columns=list(columns))
-    return out
-
-
 class Store:
     """An open tiplens store.
 
@@ -220,8 +214,8 @@ class Store:
     def _insert(self, table: str, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> None:
         if frame is None or len(frame) == 0:
             return
-        if columns is not None:
-            frame = _conform(frame, columns)
+        if columns is not None:  # exactly these columns, in order; missing ones as nulls
+            frame = frame.reindex(columns=list(columns))
         self.con.register("_incoming", frame)
         try:
             names = ", ".join(f'"{c}"' for c in frame.columns)
@@ -403,17 +397,10 @@ class Store:
         names = ["files", "observations", "quarantine", "countries", *self._record_tables()]
         return {n: int(self.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names}
 
-    def dump_tables(self, where_origin: str | None = None) -> dict[str, pd.DataFrame]:
-        """All rows of every table (optionally only of files with a given origin)."""
-        out = {}
-        filt = ""
-        params: list = []
-        if where_origin:
-            filt = " WHERE file_id IN (SELECT file_id FROM files WHERE origin = ?)"
-            params = [where_origin]
-        for table in ["files", "observations", "quarantine", *self._record_tables()]:
-            out[table] = self.con.execute(f'SELECT * FROM "{table}"{filt}', params).df()
-        return out
+    def dump_tables(self) -> dict[str, pd.DataFrame]:
+        """All rows of every table but ``countries`` (which is rebuilt from them)."""
+        return {table: self.con.execute(f'SELECT * FROM "{table}"').df()
+                for table in ["files", "observations", "quarantine", *self._record_tables()]}
 
 
 _COLUMNS_BY_TABLE = {"files": FILE_COLUMNS, "observations": OBSERVATION_COLUMNS,

@@ -42,6 +42,7 @@ import pandas as pd
 import yaml
 
 from ..errors import TiplensError
+from .trends import country_totals
 
 KINDS = ("world_total", "change_pct", "share", "framework_year", "reference", "not_in_data")
 REQUIRED = {"world_total": ("indicator", "year"), "change_pct": ("indicator", "from_year", "to_year"),
@@ -147,7 +148,6 @@ def _compute(quantity: dict, obs: pd.DataFrame, frameworks: pd.DataFrame | None)
                 "why": f"Reference figure: {quantity['cite']}."}
     if kind == "framework_year":
         return _framework_year(quantity, frameworks)
-    from .trends import country_totals
     if obs is None or len(obs) == 0:
         return {"checkable": False, "why": "No GLOTIP data in the store: ingest the UNODC file (tiplens ingest)."}
     years = set(obs["year"].dropna().astype(int))
@@ -164,8 +164,8 @@ def _compute(quantity: dict, obs: pd.DataFrame, frameworks: pd.DataFrame | None)
                                    f"{quantity['indicator']} for {quantity['year']}; which countries report "
                                    "changes every year.")
     if kind == "change_pct":
-        return _change(quantity, obs, country_totals)
-    return _share(quantity, obs, country_totals)
+        return _change(quantity, obs)
+    return _share(quantity, obs)
 
 
 def _sum_result(totals: pd.DataFrame, why: str) -> dict:
@@ -175,7 +175,7 @@ def _sum_result(totals: pd.DataFrame, why: str) -> dict:
             "countries": int(totals["iso3"].nunique()), "why": why}
 
 
-def _change(quantity: dict, obs: pd.DataFrame, country_totals) -> dict:
+def _change(quantity: dict, obs: pd.DataFrame) -> dict:
     a, b = int(quantity["from_year"]), int(quantity["to_year"])
     totals = country_totals(obs, indicator=quantity["indicator"], year_from=min(a, b), year_to=max(a, b))
     totals = totals[totals["year"].isin([a, b])]
@@ -194,7 +194,7 @@ def _change(quantity: dict, obs: pd.DataFrame, country_totals) -> dict:
                    f"{quantity['indicator']} in both years (a fixed panel)."}
 
 
-def _share(quantity: dict, obs: pd.DataFrame, country_totals) -> dict:
+def _share(quantity: dict, obs: pd.DataFrame) -> dict:
     year = int(quantity["year"])
     totals = country_totals(obs, indicator=quantity["indicator"], breakdown=quantity["breakdown"],
                             year_from=year, year_to=year)

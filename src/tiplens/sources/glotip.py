@@ -22,7 +22,7 @@ Traps handled, with what happens to each row:
   sub-forms filed under the one label ``Other forms of exploitation`` are *summed as intervals*
   into one observation (``source_rows`` says how many); any other shared key is a *conflict*:
   every row is kept, ``status='conflict'``, left out of every total, and listed by
-  :func:`conflicts`.
+  ``Store.observations(include_conflicts=True)`` (they are loaded, so not in the quarantine).
 * Citizenship and repatriation categories are free text in many languages; they are mapped by
   :func:`tiplens.harmonise.citizenship.classify` to ``category_iso3`` or a non-country class in
   ``category_class``; mojibake is repaired where possible and flagged otherwise.
@@ -373,12 +373,3 @@ def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         notes.append(f"{int(conflict.sum())} rows share a key with no rule to combine them: kept, "
                      "flagged status='conflict', out of every total")
     return obs, notes
-
-
-def conflicts(observations: pd.DataFrame) -> pd.DataFrame:
-    """The conflicting rows of GLOTIP observations (``status == 'conflict'``), grouped by key."""
-    key = ["edition", "iso3", "country", "indicator", "dimension", "category", "sex", "age", "year"]
-    key = [k for k in key if k in observations.columns]
-    rows = observations[observations["status"].eq("conflict")]
-    return rows.sort_values(key + ["source_row"], ignore_index=True)[
-        key + ["value", "lower", "upper", "censored", "source_row"]]
