@@ -11,7 +11,7 @@ import pytest
 
 import tiplens as tl
 from tiplens import _ingest
-from tiplens.errors import StoreBusyError
+from tiplens.errors import StoreBusyError, TiplensError
 
 GLOTIP_2023 = "unodc_glotip/data_glotip_2023-05-30.xlsx"
 GLOTIP_2025_CSV = "unodc_glotip/data_glotip_2025-04-14.csv"
@@ -95,3 +95,23 @@ def test_conflicts_are_out_of_queries_unless_asked(real_data, empty_store):
     everything = empty_store.observations(source="glotip", include_conflicts=True)
     assert (plain["status"] == "conflict").sum() == 0
     assert (everything["status"] == "conflict").sum() == 310  # PROVENANCE note 4: 1,216 - 906
+
+
+def test_workflow_tables_write_replace_and_roll_back(empty_store):
+    columns = {"codebook": "VARCHAR", "code": "VARCHAR", "n": "INTEGER"}
+    first = pd.DataFrame({"codebook": ["a", "a", "b"], "code": ["x", "y", "z"], "n": [1, 2, 3]})
+    assert empty_store.write_rows("coding_test", first, columns) == 3
+    empty_store.write_rows("coding_test", pd.DataFrame({"codebook": ["a"], "code": ["w"], "n": [9]}), columns,
+                           replace_where={"codebook": "a"})
+    rows = empty_store.read_rows("coding_test", order_by=["code"])
+    assert rows["code"].tolist() == ["w", "z"]  # a's two rows replaced by one, b kept
+    with pytest.raises(RuntimeError):
+        with empty_store.transaction():
+            empty_store.write_rows("coding_test", first, columns, replace_all=True)
+            raise RuntimeError("fails half way")
+    assert empty_store.read_rows("coding_test")["code"].sort_values().tolist() == ["w", "z"]
+    assert empty_store.read_rows("review_absent").empty
+    with pytest.raises(TiplensError, match="not a workflow table"):
+        empty_store.write_rows("observations", first, columns)
+    with pytest.raises(TiplensError, match="not declared"):
+        empty_store.write_rows("coding_test", first.assign(extra=1), columns)

@@ -10,6 +10,9 @@ Tables (see ``docs/store.md`` for every column):
     every source row that was not loaded, with its row number, column and reason.
 ``countries``
     ISO3 → names, UN M49 region/subregion, and the sources' own regions.
+``kb_*``, ``review_*``, ``coding_*``
+    workflow tables of the knowledge base, the systematic review and document coding, written
+    through :meth:`Store.write_rows` with columns their owning modules declare.
 ``records_<name>``
     case-level and list tables (CTDC victims, prosecution cases, MSE capture histories).
     Tables whose name is in :data:`SENSITIVE_TABLES` hold case-level data about people and
@@ -113,6 +116,10 @@ SENSITIVE_TABLES = frozenset({"records_ctdc_victims", "records_prosecution_cases
 
 BUSY_TIMEOUT_SECONDS = 10.0
 
+#: Prefixes of the tables that the knowledge base, the review and the coding workflow write
+#: through :meth:`Store.write_rows` (their columns are declared by the modules that own them).
+WORKFLOW_PREFIXES = ("kb_", "review_", "coding_")
+
 
 def default_path() -> Path:
     """``$TIPLENS_DB``, else ``tiplens.duckdb`` in the user data directory."""
@@ -139,6 +146,7 @@ class Store:
                  timeout: float = BUSY_TIMEOUT_SECONDS):
         self.path = Path(path)
         self.read_only = read_only
+        self._in_transaction = False
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -184,7 +192,9 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all."""
         self._run("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield
         except BaseException:
@@ -192,6 +202,8 @@ class Store:
             raise
         else:
             self._run("COMMIT")
+        finally:
+            self._in_transaction = False
 
     # -- writing ---------------------------------------------------------------------------
     def _next_file_id(self) -> int:
@@ -289,6 +301,59 @@ class Store:
                     self._insert(table, frame)
                 else:
                     self._insert(table, frame, _COLUMNS_BY_TABLE[table])
+
+    # -- workflow tables (knowledge base, review, codings) ----------------------------------
+    def _check_workflow_table(self, table: str) -> None:
+        if not table.startswith(WORKFLOW_PREFIXES) or not table.replace("_", "").isalnum():
+            raise TiplensError(f"{table}: not a workflow table; names start with one of "
+                               f"{', '.join(WORKFLOW_PREFIXES)} and hold letters, digits and '_'.")
+
+    def write_rows(self, table: str, frame: pd.DataFrame, columns: dict[str, str], *,
+                   replace_where: dict[str, object] | None = None, replace_all: bool = False) -> int:
+        """Append ``frame`` to a workflow table (created with ``columns`` if absent).
+
+        ``replace_where`` first deletes the rows whose columns equal the given values (for
+        example one codebook's codes before writing its new version); ``replace_all`` empties
+        the table first. Delete and insert happen in one transaction (or in the caller's, when
+        called inside :meth:`transaction`). Returns the number of rows written.
+        """
+        self._check_workflow_table(table)
+        unknown = set(frame.columns) - set(columns)
+        if unknown:
+            raise TiplensError(f"{table}: columns {sorted(unknown)} are not declared; declared: {list(columns)}")
+
+        def work():
+            self._run(_ddl(table, columns))
+            if replace_all:
+                self._run(f'DELETE FROM "{table}"')
+            elif replace_where:
+                where = " AND ".join(f'"{k}" = ?' for k in replace_where)
+                self._run(f'DELETE FROM "{table}" WHERE {where}', list(replace_where.values()))
+            self._insert(table, frame, columns)
+
+        if self._in_transaction:
+            work()
+        else:
+            with self.transaction():
+                work()
+        return len(frame)
+
+    def read_rows(self, table: str, where: dict[str, object] | None = None,
+                  order_by: list[str] | None = None) -> pd.DataFrame:
+        """Rows of a workflow table (an empty frame if the table does not exist yet)."""
+        self._check_workflow_table(table)
+        exists = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                  [table]).fetchall()[0][0]
+        if not exists:
+            return pd.DataFrame()
+        sql = f'SELECT * FROM "{table}"'
+        params: list = []
+        if where:
+            sql += " WHERE " + " AND ".join(f'"{k}" = ?' for k in where)
+            params = list(where.values())
+        if order_by:
+            sql += " ORDER BY " + ", ".join(f'"{c}"' for c in order_by)
+        return self.con.execute(sql, params).df()
 
     # -- reading ---------------------------------------------------------------------------
     def files(self, source: str | None = None) -> pd.DataFrame:
