@@ -10,7 +10,7 @@ Tables (see ``docs/store.md`` for every column):
     every source row that was not loaded, with its row number, column and reason.
 ``countries``
     ISO3 → names, UN M49 region/subregion, and the sources' own regions.
-``kb_*``, ``review_*``, ``coding_*``
+``kb_*``, ``review_*``, ``coding_*``, ``privacy_*``
     workflow tables of the knowledge base, the systematic review and document coding, written
     through :meth:`Store.write_rows` with columns their owning modules declare.
 ``records_<name>``
@@ -118,7 +118,7 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 #: Prefixes of the tables that the knowledge base, the review and the coding workflow write
 #: through :meth:`Store.write_rows` (their columns are declared by the modules that own them).
-WORKFLOW_PREFIXES = ("kb_", "review_", "coding_")
+WORKFLOW_PREFIXES = ("kb_", "review_", "coding_", "privacy_")
 
 
 def default_path() -> Path:
