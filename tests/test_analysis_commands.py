@@ -42,6 +42,20 @@ def test_periods_json_equals_library(db):
     assert payload["its"] == to_jsonable(tl.interrupted_time_series(db=db))
 
 
+def test_flows_json_equals_library_and_sankey(db, tmp_path):
+    payload = _json("flows", "--from", 2020, "--to", 2022, "--db", db, "--chart", tmp_path / "flows.html")
+    twin = tl.flows(db=db, year_from=2020, year_to=2022)
+    assert payload["rows"] == to_jsonable(twin)
+    html = (tmp_path / "flows.html").read_text(encoding="utf-8")
+    assert '"type":"sankey"' in html and "flows undercount foreign victims" in html
+    # the Sankey's link widths are the flows' upper bounds, largest first
+    from tiplens.analysis.plots import flows_figure
+    figure = flows_figure(twin)
+    assert list(figure.data[0].link.value[:3]) == twin["upper"].head(3).tolist()
+    result = runner.invoke(app, ["flows", "--db", str(db), "--chart", str(tmp_path / "f.png")])
+    assert result.exit_code == 1 and "as .html" in result.stderr
+
+
 def test_panel_file(db, tmp_path):
     panel = tmp_path / "panel.txt"
     panel.write_text("NGA\nTHA\nUSA\n", encoding="utf-8")

@@ -51,6 +51,40 @@ def test_seed_paper_verdicts(checked, real_data):
     assert table.loc["seed_victims_2020", "countries"] == rows.Iso3_code.nunique()
 
 
+def _raw_cells(real_data, **where) -> pd.DataFrame:
+    """Detected-victim cells from the raw CSV, '<5' as 0-4, repeated natural keys left out (the
+    loader's conflicts) except 'Other forms of exploitation', whose several rows add up."""
+    raw = pd.read_csv(real_data / GLOTIP_CSV, dtype=str, keep_default_na=False)
+    key = ["Iso3_code", "Country", "Indicator", "Dimension", "Category", "Sex", "Age", "Year"]
+    repeated = raw.duplicated(key, keep=False) & raw.Category.ne("Other forms of exploitation")
+    raw = raw[~repeated & raw.Indicator.eq("Detected trafficking victims")]
+    for column, value in where.items():
+        raw = raw[raw[column] == value]
+    censored = raw.txtVALUE.eq("<5")
+    number = pd.to_numeric(raw.txtVALUE.str.replace(",", ""), errors="coerce")
+    return raw.assign(lower=number.where(~censored, 0), upper=number.where(~censored, 4))
+
+
+def test_girls_change_and_form_share_recomputed_from_the_csv(checked, real_data):
+    """Two GLOTIP 2024 headlines, recomputed here with pandas from the raw file."""
+    _, table = checked
+    girls = _raw_cells(real_data, Dimension="Total", Sex="Female", Age="0 to 17 years")
+    girls = girls[girls.Year.isin(["2019", "2022"])]
+    both = girls.groupby("Iso3_code").Year.nunique().loc[lambda n: n == 2].index
+    fixed = girls[girls.Iso3_code.isin(both)]
+    before, after = fixed[fixed.Year == "2019"], fixed[fixed.Year == "2022"]
+    row = table.loc["glotip2024_girls_up_38pct"]
+    assert row["countries"] == len(both)
+    assert row["lower"] == pytest.approx(100 * (after.lower.sum() / before.upper.sum() - 1))
+    assert row["upper"] == pytest.approx(100 * (after.upper.sum() / before.lower.sum() - 1))
+    boys = _raw_cells(real_data, Dimension="by form of exploitation", Sex="Male", Age="0 to 17 years", Year="2022")
+    labour = boys.Category.eq("Forced labour")
+    row = table.loc["glotip2024_boys_forced_labour_45pct"]
+    assert row["lower"] == pytest.approx(100 * boys[labour].lower.sum()
+                                         / (boys[labour].lower.sum() + boys[~labour].upper.sum()))
+    assert row["verdict"] == "inconsistent"  # 34.7-38.4 % in the country file against the Report's 45 %
+
+
 def test_command_json_equals_library(checked):
     import json
 

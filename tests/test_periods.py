@@ -167,3 +167,35 @@ def test_change_points_synthetic_and_real(loaded):
     assert "Exploratory" in real.attrs["note"]
     with pytest.raises(TiplensError, match="too few"):
         periods.change_points(step.head(3))
+
+
+def _identical_countries(values_by_year: dict[int, float], n: int = 6) -> pd.DataFrame:
+    rows = [{"source": "glotip", "iso3": f"C{i:02d}", "year": year, "indicator": "detected_victims",
+             "dimension": "total", "category": "Total", "sex": "Total", "age": "Total", "value": v,
+             "lower": v, "upper": v, "censored": False, "status": "ok"}
+            for i in range(n) for year, v in values_by_year.items()]
+    return pd.DataFrame(rows)
+
+
+def test_compare_bootstrap_collapses_when_countries_are_alike():
+    """Six identical countries: every resample gives the same change, so the interval is the point.
+
+    By hand: pre mean 100, pandemic mean (80+60)/2 = 70 -> -30 %; post 120 -> +20 %.
+    """
+    obs = _identical_countries({2017: 100, 2018: 100, 2019: 100, 2020: 80, 2021: 60, 2022: 120})
+    got = periods.compare(obs, None, panels=("all", "balanced")).set_index(["panel", "period"])
+    balanced = got.xs("balanced 2017-2022")
+    assert balanced.loc["pandemic", "change_pct"] == pytest.approx(-30)
+    assert balanced.loc["pandemic", ["ci_low", "ci_high"]].tolist() == pytest.approx([-30, -30])
+    assert balanced.loc["post", ["ci_low", "ci_high"]].tolist() == pytest.approx([20, 20])
+    assert math.isnan(balanced.loc["pre", "ci_low"])  # the base period has no change
+    assert got.xs("all")["ci_low"].isna().all()  # all reporters is not a fixed panel
+
+
+def test_compare_bootstrap_brackets_the_change_on_real_data(loaded):
+    got = periods.compare(*loaded, bootstrap=400).set_index("period")
+    balanced = got[got["panel"].str.startswith("balanced")]
+    for period in ("pandemic", "post"):
+        row = balanced.loc[period]
+        assert row["ci_low"] <= row["change_pct_lower"] and row["change_pct_upper"] <= row["ci_high"]
+        assert row["ci_high"] - row["ci_low"] > 5  # the country mix matters: tens of points here

@@ -12,9 +12,9 @@ The public API::
 from ._version import __version__
 from .errors import InputFileError, StoreBusyError, TiplensError
 from .store import Store, open_store
-from .api import (claims, fetch, ingest, interrupted_time_series, mse, panel, periods, quarantine, seed_figure,
+from .api import (claims, fetch, flows, ingest, interrupted_time_series, mse, panel, periods, quarantine, seed_figure,
                   sources, trends, write_table)
 
 __all__ = ["__version__", "open_store", "Store", "ingest", "sources", "quarantine", "panel", "fetch",
-           "trends", "periods", "interrupted_time_series", "claims", "seed_figure", "mse", "write_table", "TiplensError", "InputFileError",
+           "trends", "flows", "periods", "interrupted_time_series", "claims", "seed_figure", "mse", "write_table", "TiplensError", "InputFileError",
            "StoreBusyError"]

@@ -298,3 +298,25 @@ def leave_one_out(*, db: StoreLike = None, indicator: str = "detected_victims", 
     if len(obs) == 0:
         raise _no_glotip_error()
     return _leave_one_out(obs, indicator=indicator, year=year, panel=_panel_choice(panel), countries=countries)
+
+
+def flows(*, db: StoreLike = None, indicator: str = "detected_victims", level: str = "region",
+          year_from: int | None = None, year_to: int | None = None, edition: str | None = None) -> pd.DataFrame:
+    """Origin → detection flows from the citizenship categories that name a country (see
+    :func:`tiplens.analysis.trends.flows`)."""
+    from .analysis.trends import flows as _flows
+    with using_store(db, read_only=True) as store:
+        obs, countries = _glotip(store, edition), store.countries()
+    if len(obs) == 0:
+        raise _no_glotip_error()
+    return _flows(obs, indicator=indicator, level=level, year_from=year_from, year_to=year_to, countries=countries)
+
+
+def write_flows_chart(frame: pd.DataFrame, path: str | Path, *, title: str | None = None) -> Path:
+    """Draw a flows frame as an interactive Sankey (.html, plotly script inline)."""
+    from .analysis import plots
+    path = Path(path)
+    if path.suffix.lower() != ".html":
+        raise TiplensError(f"{path}: the flows chart is interactive; write it as .html")
+    plots.flows_figure(frame, title=title).write_html(path, include_plotlyjs=True)
+    return path

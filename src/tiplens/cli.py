@@ -260,6 +260,41 @@ def trends(
 
 
 @app.command()
+def flows(
+    indicator: IndicatorOption = "detected_victims",
+    by: Annotated[str, typer.Option("--by", help="region (M49 region of origin and of detection) or country.")]
+    = "region",
+    year_from: Annotated[Optional[int], typer.Option("--from", help="First year.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--to", help="Last year.")] = None,
+    edition: EditionOption = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the rows (.csv/.parquet/.xlsx).")] = None,
+    chart: Annotated[Optional[Path], typer.Option("--chart", help="Draw a Sankey diagram (.html).")] = None,
+    db: DbOption = None, as_json: JsonOption = False, debug: DebugOption = False,
+):
+    """Origin → detection flows of victims, summed over the years, from the citizenship categories
+    that name one country (others cannot be placed and are left out: flows undercount foreign victims)."""
+    from .analysis.plots import FLOWS_NOTE
+    from .analysis.trends import CAVEAT
+    with _errors(debug):
+        frame = api.flows(db=db, indicator=indicator, level=by, year_from=year_from, year_to=year_to,
+                          edition=edition)
+        if out_file is not None:
+            api.write_table(frame, out_file)
+        if chart is not None:
+            api.write_flows_chart(frame, chart)
+    if as_json:
+        _print_json({"rows": frame})
+        return
+    where = ["origin_region", "detection_region"] if by == "region" else ["origin_iso3", "detection_iso3"]
+    _print_frame(f"{indicator}: origin → detection ({by}), largest first", frame.head(30),
+                 [*where, "lower", "upper", "countries", "years"])
+    if len(frame) > 30:
+        out.print(f"... {len(frame)} flows in all (use --out or --json for every row)", markup=False)
+    out.print(f"Note: {FLOWS_NOTE}", markup=False, highlight=False)
+    out.print(f"Caveat: {CAVEAT}", markup=False, highlight=False)
+
+
+@app.command()
 def periods(
     indicator: IndicatorOption = "detected_victims",
     periods_text: Annotated[Optional[str], typer.Option(
@@ -291,7 +326,10 @@ def periods(
                          change_pct_low=frame["change_pct_lower"], change_pct_high=frame["change_pct_upper"])
     _print_frame(f"{indicator} per year, by period (bounds from censored cells)", shown,
                  ["panel", "period", "years", "countries", "per_year_low", "per_year_high", "change_pct_low",
-                  "change_pct_high"], {"change_pct_low": 1, "change_pct_high": 1})
+                  "change_pct_high", "ci_low", "ci_high"],
+                 {"change_pct_low": 1, "change_pct_high": 1, "ci_low": 1, "ci_high": 1})
+    out.print("ci_low/ci_high: bootstrap over the countries of a fixed panel for change_pct (sensitivity to "
+              "the country mix, not sampling error).", markup=False, highlight=False)
     for note in [*frame.attrs.get("notes", []), *sorted(set(n for n in frame["note"].dropna() if n))]:
         out.print(f"Note: {note}", markup=False, highlight=False)
     if model is not None:

@@ -15,10 +15,13 @@ Quantity kinds (:data:`KINDS`):
 
 ``world_total``  (indicator, year)
     the sum over all reporting countries, as an interval from the censoring bounds.
-``change_pct``  (indicator, from_year, to_year)
-    percentage change on the countries that report in both years (a fixed panel).
-``share``  (indicator, breakdown, categories, year)
-    share of ``categories`` (e.g. Female) in the known breakdown total, on countries that report it.
+``change_pct``  (indicator, from_year, to_year; optional sex, age, breakdown + categories)
+    percentage change on the countries that report in both years (a fixed panel); ``sex``/``age``
+    pick one cell (girls: ``sex: Female, age: 0 to 17 years``), ``breakdown: form`` with
+    ``categories`` one form of exploitation.
+``share``  (indicator, breakdown, categories, year; optional sex, age)
+    share of ``categories`` (e.g. Female) in the known breakdown total, on countries that report it;
+    with ``sex``/``age`` and ``breakdown: form``, the forms of one group (e.g. girls).
 ``framework_year``  (framework, field)
     a year from the cooperation-framework table (e.g. when Directive 2011/36/EU was adopted).
 ``reference``  (value, cite)
@@ -42,7 +45,7 @@ import pandas as pd
 import yaml
 
 from ..errors import TiplensError
-from .trends import country_totals
+from .trends import cell_totals, country_totals
 
 KINDS = ("world_total", "change_pct", "share", "framework_year", "reference", "not_in_data")
 REQUIRED = {"world_total": ("indicator", "year"), "change_pct": ("indicator", "from_year", "to_year"),
@@ -175,45 +178,69 @@ def _sum_result(totals: pd.DataFrame, why: str) -> dict:
             "countries": int(totals["iso3"].nunique()), "why": why}
 
 
+def _selection(quantity: dict) -> str:
+    """How a quantity picks its cells, in words (for the explanation)."""
+    parts = [f"{k} {quantity[k]}" for k in ("sex", "age") if k in quantity]
+    if quantity.get("categories") and quantity.get("kind") == "change_pct":
+        parts.append(", ".join(quantity["categories"]))
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _totals(quantity: dict, obs: pd.DataFrame, year_from: int, year_to: int) -> pd.DataFrame:
+    """Country-year(-category) totals for a quantity: a breakdown, or one sex-and-age cell."""
+    if "sex" in quantity or "age" in quantity:
+        dimension = "form" if quantity.get("breakdown") == "form" else "total"
+        return cell_totals(obs, indicator=quantity["indicator"], dimension=dimension,
+                           sex=quantity.get("sex", "Total"), age=quantity.get("age", "Total"),
+                           year_from=year_from, year_to=year_to)
+    return country_totals(obs, indicator=quantity["indicator"], breakdown=quantity.get("breakdown"),
+                          year_from=year_from, year_to=year_to)
+
+
 def _change(quantity: dict, obs: pd.DataFrame) -> dict:
     a, b = int(quantity["from_year"]), int(quantity["to_year"])
-    totals = country_totals(obs, indicator=quantity["indicator"], year_from=min(a, b), year_to=max(a, b))
+    totals = _totals(quantity, obs, min(a, b), max(a, b))
     totals = totals[totals["year"].isin([a, b])]
+    if quantity.get("categories"):  # e.g. one form of exploitation, summed per country-year
+        totals = totals[totals["category"].isin(quantity["categories"])]
+        totals = (totals.groupby(["iso3", "year"], as_index=False)
+                  .agg(value=("value", "sum"), lower=("lower", "sum"), upper=("upper", "sum"),
+                       censored=("censored", "any")))
     both = totals.groupby("iso3")["year"].nunique()
     panel = both[both == 2].index
     fixed = totals[totals["iso3"].isin(panel)]
     first, last = fixed[fixed["year"] == a], fixed[fixed["year"] == b]
+    what = f"{quantity['indicator']}{_selection(quantity)}"
     if first["lower"].sum() <= 0 and first["upper"].sum() <= 0:
-        return {"checkable": False, "why": f"No country reports {quantity['indicator']} in both {a} and {b}."}
+        return {"checkable": False, "why": f"No country reports {what} in both {a} and {b}."}
     exact = not fixed["censored"].any()
     point = 100 * (last["value"].sum() / first["value"].sum() - 1) if exact else math.nan
     low = 100 * (last["lower"].sum() / first["upper"].sum() - 1)
     high = 100 * (last["upper"].sum() / first["lower"].sum() - 1) if first["lower"].sum() > 0 else math.inf
     return {"checkable": True, "measured": point, "lower": low, "upper": high, "countries": len(panel),
-            "why": f"Percentage change {a}-{b} on the {len(panel)} countries that report "
-                   f"{quantity['indicator']} in both years (a fixed panel)."}
+            "why": f"Percentage change {a}-{b} on the {len(panel)} countries that report {what} in both "
+                   "years (a fixed panel)."}
 
 
 def _share(quantity: dict, obs: pd.DataFrame) -> dict:
     year = int(quantity["year"])
-    totals = country_totals(obs, indicator=quantity["indicator"], breakdown=quantity["breakdown"],
-                            year_from=year, year_to=year)
+    totals = _totals(quantity, obs, year, year)
     excluded = set(quantity.get("exclude", ["Unknown", "unknown"]))
     totals = totals[~totals["category"].isin(excluded)]
     wanted = totals["category"].isin(quantity["categories"])
     part, rest = totals[wanted], totals[~wanted]
+    among = f"{quantity['breakdown']} categories{_selection(quantity)}"
     if len(part) == 0:
-        return {"checkable": False, "why": f"No country reports {quantity['breakdown']} categories "
-                                           f"{', '.join(quantity['categories'])} for {year}."}
+        return {"checkable": False, "why": f"No country reports {among}: {', '.join(quantity['categories'])} "
+                                           f"for {year}."}
     exact = not totals["censored"].any()
     point = 100 * part["value"].sum() / totals["value"].sum() if exact else math.nan
     low = 100 * part["lower"].sum() / (part["lower"].sum() + rest["upper"].sum())
     high = 100 * part["upper"].sum() / (part["upper"].sum() + rest["lower"].sum())
     countries = int(totals["iso3"].nunique())
     return {"checkable": True, "measured": point, "lower": low, "upper": high, "countries": countries,
-            "why": f"Share (%) of {', '.join(quantity['categories'])} among {quantity['breakdown']} "
-                   f"categories known in {year}, on the {countries} countries that report the breakdown "
-                   f"(excluding {', '.join(sorted(excluded))})."}
+            "why": f"Share (%) of {', '.join(quantity['categories'])} among {among} known in {year}, on "
+                   f"the {countries} countries that report them (excluding {', '.join(sorted(excluded))})."}
 
 
 def _framework_year(quantity: dict, frameworks: pd.DataFrame | None) -> dict:

@@ -95,7 +95,8 @@ def _resolve_periods(periods, first_data: int, last_data: int, indicator: str):
 
 
 def compare(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str = "detected_victims",
-            periods=DEFAULT_PERIODS, panels=("all", "balanced")) -> pd.DataFrame:
+            periods=DEFAULT_PERIODS, panels=("all", "balanced"), bootstrap: int = 1000,
+            seed: int = 0) -> pd.DataFrame:
     """Level and change of each named period, on each panel side by side.
 
     Parameters
@@ -117,7 +118,10 @@ def compare(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str
         total; NaN where a censored cell makes it unknown); ``lower``, ``upper`` (its censoring
         bounds); ``change_abs``, ``change_pct`` (against the first period; NaN where unknown) with
         ``change_abs_lower``/``_upper`` and ``change_pct_lower``/``_upper`` (bounds: this period's
-        lower against the first's upper and vice versa); ``indicator``; ``note``.
+        lower against the first's upper and vice versa); ``ci_low``, ``ci_high`` (bootstrap
+        interval of ``change_pct`` over the panel's countries, ``bootstrap`` replicates, from the
+        lower and the upper censoring bound: sensitivity to the country mix, for a fixed panel
+        whose countries all report in every year of the span; NaN otherwise); ``indicator``; ``note``.
         ``attrs["notes"]`` repeats the notes; ``attrs["caveat"]`` is :data:`trends.CAVEAT`.
     """
     check_indicator(indicator)
@@ -129,9 +133,12 @@ def compare(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str
     if isinstance(panels, str) or (len(panels) and not isinstance(panels[0], (str, list, tuple))):
         panels = (panels,)
     rows = []
+    rng = np.random.default_rng(seed)
     for panel in panels:
         members, label = resolve_panel(panel, totals, span_start, span_end, indicator, countries)
         part = totals if members is None else totals[totals["iso3"].isin(members)]
+        intervals = (_change_intervals(part, resolved, span_start, span_end, bootstrap, rng)
+                     if members is not None else {})
         yearly = part.groupby("year").agg(value=("value", "sum"), lower=("lower", "sum"),
                                           upper=("upper", "sum"), censored=("censored", "any"),
                                           countries=("iso3", "size"))
@@ -157,6 +164,7 @@ def compare(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str
                 row["change_abs_upper"] = row["upper"] - base["lower"]
                 row["change_pct_lower"] = (row["lower"] / base["upper"] - 1) * 100
                 row["change_pct_upper"] = (row["upper"] / base["lower"] - 1) * 100
+            row["ci_low"], row["ci_high"] = intervals.get(name, (np.nan, np.nan))
             row["indicator"] = indicator
             row["note"] = "; ".join(n for n in notes if f"period {name!r}" in n)
             rows.append(row)
@@ -165,6 +173,41 @@ def compare(obs: pd.DataFrame, countries: pd.DataFrame | None, *, indicator: str
                  "cannot be checked against this file.")
     out.attrs["notes"] = notes
     out.attrs["caveat"] = CAVEAT
+    return out
+
+
+def _change_intervals(part: pd.DataFrame, resolved: dict, span_start: int, span_end: int, draws: int,
+                      rng: np.random.Generator) -> dict[str, tuple[float, float]]:
+    """Bootstrap over countries of each period's percent change against the first period.
+
+    Only meaningful when the same countries stand behind every year (a fixed panel): then a
+    period's mean yearly total is the sum of the countries' period means, and resampling countries
+    shows how much the change depends on which countries happen to report. The low end comes from
+    the lower censoring bounds against the base's upper, the high end the other way round.
+    """
+    n_years = span_end - span_start + 1
+    reports = part.groupby("iso3")["year"].nunique()
+    if draws <= 0 or len(reports) < 2 or not reports.eq(n_years).all():
+        return {}
+    names = list(resolved)
+    per_country = []
+    for name in names:
+        first, last = resolved[name]
+        inside = part[part["year"].between(first, last)]
+        per_country.append(inside.groupby("iso3")[["lower", "upper"]].mean())
+    iso3 = per_country[0].index
+    lower = np.column_stack([m.reindex(iso3)["lower"].to_numpy(float) for m in per_country])
+    upper = np.column_stack([m.reindex(iso3)["upper"].to_numpy(float) for m in per_country])
+    picks = rng.integers(0, len(iso3), size=(draws, len(iso3)))
+    lower_sums = lower[picks].sum(axis=1)  # draws x periods
+    upper_sums = upper[picks].sum(axis=1)
+    out = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, name in enumerate(names[1:], start=1):
+            low = (lower_sums[:, j] / upper_sums[:, 0] - 1) * 100
+            high = (upper_sums[:, j] / lower_sums[:, 0] - 1) * 100
+            out[name] = (float(np.nanpercentile(np.where(np.isfinite(low), low, np.nan), 2.5)),
+                         float(np.nanpercentile(np.where(np.isfinite(high), high, np.nan), 97.5)))
     return out
 
 

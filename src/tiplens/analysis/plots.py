@@ -104,6 +104,49 @@ def series_figure(series_frame: pd.DataFrame, *, title: str | None = None, cavea
     return fig
 
 
+# -- flows -----------------------------------------------------------------------------------------------
+FLOWS_NOTE = ("Only citizenship categories that name one country can be placed; 'other nationals' and regional "
+              "categories are left out, so flows undercount foreign victims. Band widths use the upper bound.")
+
+
+def flows_figure(flows_frame: pd.DataFrame, *, title: str | None = None, caveat: str = CAVEAT,
+                 source_note: str = SOURCE_NOTE, max_links: int = 40) -> go.Figure:
+    """Origin → detection Sankey of a :func:`tiplens.analysis.trends.flows` frame.
+
+    Origins on the left and detection places on the right are separate nodes (a region that both
+    sends and detects appears twice). The ``max_links`` largest flows by upper bound are drawn; the
+    title says how many were left out and how many detecting countries stand behind the drawn ones.
+    """
+    needed = {"origin_region", "detection_region", "origin_iso3", "detection_iso3", "lower", "upper", "countries"}
+    if not needed <= set(flows_frame.columns):
+        raise TiplensError(f"flows_figure needs a flows() frame with columns {sorted(needed)}")
+    if flows_frame.empty:
+        raise TiplensError("nothing to draw: no citizenship rows name a country in this window")
+    by_region = flows_frame["origin_iso3"].eq("").all()
+    drawn = flows_frame.nlargest(max_links, "upper")
+    origin = drawn["origin_region"] if by_region else drawn["origin_iso3"]
+    detection = drawn["detection_region"] if by_region else drawn["detection_iso3"]
+    left = list(dict.fromkeys(origin))
+    right = list(dict.fromkeys(detection))
+    labels = [f"from {x}" for x in left] + [f"in {x}" for x in right]
+    hover = [f"{o} → {d}: {lo:,.0f}–{hi:,.0f} ({n} reporting countries)"
+             for o, d, lo, hi, n in zip(origin, detection, drawn["lower"], drawn["upper"], drawn["countries"])]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node={"label": labels, "pad": 12, "thickness": 14,
+              "color": [_COLOURS[i % len(_COLOURS)] for i in range(len(left))] + ["#888888"] * len(right)},
+        link={"source": [left.index(x) for x in origin], "target": [len(left) + right.index(x) for x in detection],
+              "color": [_rgba(_COLOURS[left.index(x) % len(_COLOURS)], 0.35) for x in origin],
+              "value": drawn["upper"].tolist(), "customdata": hover, "hovertemplate": "%{customdata}<extra></extra>"}))
+    if title is None:
+        title = "Origin → detection of detected victims"
+    if len(flows_frame) > len(drawn):
+        title += f" — {len(drawn)} largest of {len(flows_frame)} flows"
+    fig.update_layout(title=title, template="plotly_white", height=640)
+    _footer(fig, caveat + " " + FLOWS_NOTE, source_note)
+    return fig
+
+
 # -- the seed paper's figure ----------------------------------------------------------------------------
 def seed_figure_data(obs: pd.DataFrame, countries: pd.DataFrame | None) -> pd.DataFrame:
     """The numbers behind :func:`seed_figure`: detected victims, world, 2020-2023.

@@ -212,6 +212,30 @@ def country_totals(obs: pd.DataFrame, *, indicator: str, breakdown: str | None =
     return out.sort_values(["iso3", "year", "category"], ignore_index=True)
 
 
+def cell_totals(obs: pd.DataFrame, *, indicator: str, dimension: str = "total", sex: str = "Total",
+                age: str = "Total", year_from: int | None = None, year_to: int | None = None) -> pd.DataFrame:
+    """Like :func:`country_totals`, for one sex-and-age cell of the total or form dimension.
+
+    For example girls (``sex="Female", age="0 to 17 years"``) in total, or boys by form of
+    exploitation (``dimension="form", sex="Male", age="0 to 17 years"``). ``category`` is ``Total``
+    for the total dimension and the form for ``dimension="form"``. Same columns as
+    :func:`country_totals`.
+    """
+    check_indicator(indicator)
+    _check_choice(dimension, ("total", "form"), "dimension")
+    start, end = resolve_years(obs, indicator, year_from, year_to)
+    wanted = (obs["indicator"].eq(indicator) & obs["year"].between(start, end) & obs["iso3"].notna()
+              & obs["dimension"].eq(dimension) & obs["sex"].eq(sex) & obs["age"].eq(age))
+    rows = _glotip_rows(obs, wanted)
+    if dimension == "total":
+        rows = rows.assign(category="Total")
+    out = rows[_TOTAL_COLUMNS].copy()
+    out["year"] = out["year"].astype("int64")
+    out["censored"] = out["censored"].astype(bool)
+    out["category"] = out["category"].astype("str")
+    return out.sort_values(["iso3", "year", "category"], ignore_index=True)
+
+
 def balanced_panel(totals: pd.DataFrame, year_from: int, year_to: int) -> list[str]:
     """ISO3 codes of the countries with a row (censored counts as reported) in every year of the window.
 
