@@ -69,10 +69,10 @@ def test_corrections_carry_their_source_or_say_it_is_missing(table):
     by_row = table.set_index("row")
     glo_act = by_row.loc[5]
     assert "EU-funded" in glo_act["corrections"] and "UNODC with IOM and UNICEF" in glo_act["corrections"]
-    assert glo_act["correction_sources"].startswith("source missing:")
+    assert glo_act["correction_sources"].startswith("UNODC, GLO.ACT overview page")
     usaid = by_row.loc[3]
     assert "[outdated] USAID was wound down in 2025" in usaid["corrections"]
-    assert usaid["correction_sources"].split(" | ")[0].startswith("source missing:")
+    assert "USAID functions to the State Department by 1 July 2025" in usaid["correction_sources"].split(" | ")[0]
     greta = by_row.loc[6]
     assert "48 parties" in greta["corrections"] and "frameworks.csv" in greta["correction_sources"]
     assert by_row.loc[7, "corrections"].startswith("[wording] 'Educes' should read 'Educates'")
