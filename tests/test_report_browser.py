@@ -5,7 +5,6 @@ prints to PDF. Screenshots go to $TIPLENS_TEST_ARTIFACTS (default: the test's te
 from __future__ import annotations
 
 import csv
-import json
 import os
 import unicodedata
 from pathlib import Path
@@ -23,15 +22,6 @@ TIME = "2026-01-02T03:04:05+00:00"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
                                 "(the README's test command installs it)")
-
-
-def tiny_topology() -> dict:
-    """Two quantised squares keyed by ISO numeric codes (Nigeria 566, Thailand 764)."""
-    return {"type": "Topology", "transform": {"scale": [1, 1], "translate": [0, 0]},
-            "objects": {"countries": {"type": "GeometryCollection", "geometries": [
-                {"type": "Polygon", "id": "566", "properties": {"name": "Nigeria"}, "arcs": [[0]]},
-                {"type": "Polygon", "id": "764", "properties": {"name": "Thailand"}, "arcs": [[1]]}]}},
-            "arcs": [[[3, 5], [10, 0], [0, 8], [-10, 0], [0, -8]], [[98, 5], [6, 0], [0, 12], [-6, 0], [0, -12]]]}
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +43,8 @@ def reports(real_data, tmp_path_factory):
     for item in catalogue()["mse_lists"]["files"]:
         tl.ingest([real_data / item["mirror_path"]], db=store, source="mse_lists", edition=item.get("edition"))
     store.close()
-    topo = folder / "countries-110m.json"
-    topo.write_text(json.dumps(tiny_topology()), encoding="utf-8")
     return {"default": report(db=default_db, out=folder / "default.html", generated_at=TIME),
-            "full": report(db=full_db, out=folder / "full.html", generated_at=TIME, boundaries=topo),
+            "full": report(db=full_db, out=folder / "full.html", generated_at=TIME),
             "default_db": default_db, "folder": folder}
 
 
@@ -97,7 +85,8 @@ def test_report_opens_offline_and_draws_every_chart(reports, browser, artefacts,
     try:
         assert requests == [] and errors == []
         charts = page.locator(".tl-chart")
-        assert charts.count() == result["figures"]
+        maps = page.locator(".tl-map-wrap svg g.country")
+        assert charts.count() + (1 if maps.count() else 0) == result["figures"]
         for i in range(charts.count()):
             assert charts.nth(i).locator(".main-svg").count() >= 1
         assert page.locator(".tl-empty").count() == len(result["empty"])
@@ -108,7 +97,7 @@ def test_report_opens_offline_and_draws_every_chart(reports, browser, artefacts,
 
 def test_full_report_content(reports):
     result = reports["full"]
-    assert result["empty"] == []  # GLOTIP, list data and (test) boundaries are all there
+    assert result["empty"] == []  # GLOTIP, list data and the packaged map outlines are all there
     # the seed figure, world x2 panels, sex, age, form, flows, pandemic, coverage, map, and one MSE chart
     # per study; tables: sources, the interrupted time series, claims
     assert result["figures"] == 10 + len(catalogue()["mse_lists"]["files"])
@@ -119,8 +108,12 @@ def test_map_draws_offline(reports, browser):
     page, requests, errors = open_offline(browser, Path(reports["full"]["html"]))
     try:
         assert requests == [] and errors == []
-        shapes = page.locator("#map-reporting-chart .choroplethlocation")
-        assert shapes.count() == 2  # the two test squares, Nigeria and Thailand
+        countries = page.locator("#map-reporting svg g.country")
+        assert countries.count() > 170  # the packaged outlines, drawn with no request
+        nigeria = page.locator('#map-reporting svg g[data-iso3="NGA"]')
+        assert nigeria.get_attribute("fill") != "#e6e6e6"  # Nigeria reports: a blue step, not grey
+        box = nigeria.bounding_box()
+        assert box is not None and box["width"] > 5 and box["height"] > 5
     finally:
         page.close()
 

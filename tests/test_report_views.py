@@ -12,6 +12,7 @@ import pytest
 
 import tiplens as tl
 from tiplens._default import catalogue
+from tiplens.errors import TiplensError
 from tiplens.report import maps, views
 
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
@@ -149,7 +150,7 @@ def test_default_store_explains_missing_glotip(default_only):
     for view in (views.world_series(obs, countries), views.breakdown_view(obs, countries),
                  views.flows_view(obs, countries), views.pandemic_view(obs, countries),
                  views.world_map_view(obs, countries)):
-        assert view.empty and view.figure is None
+        assert view.empty and view.figure is None and view.svg is None
         assert "GLOTIP not loaded" in view.empty_reason and "tiplens ingest" in view.empty_reason
     claims = views.claims_view(obs)
     assert set(claims.table["verdict"]) <= {"not checkable", "consistent", "inconsistent"}
@@ -175,42 +176,43 @@ def test_figure_json_cannot_close_its_script(full):
 
 
 # -- maps ------------------------------------------------------------------------------------------
-def tiny_topology():
-    """Two unit squares, quantised: Afghanistan (ISO numeric 004) at (10,20)-(11,21) and Bolivia (068)
-    sharing its right edge (arc 1, reversed), plus Kosovo (no id, keyed by name)."""
-    return {"type": "Topology", "transform": {"scale": [0.5, 0.5], "translate": [10, 20]},
-            "objects": {"countries": {"type": "GeometryCollection", "geometries": [
-                {"type": "Polygon", "id": "004", "properties": {"name": "Afghanistan"}, "arcs": [[0, 1]]},
-                {"type": "Polygon", "id": "068", "properties": {"name": "Bolivia"}, "arcs": [[2, ~1]]},
-                {"type": "Polygon", "properties": {"name": "Kosovo"}, "arcs": [[3]]}]}},
-            # delta-encoded, quantised (x = 10 + 0.5*q, y = 20 + 0.5*q)
-            "arcs": [[[2, 0], [-2, 0], [0, 2], [2, 0]],      # (11,20) (10,20) (10,21) (11,21)
-                     [[2, 2], [0, -2]],                      # (11,21) (11,20)
-                     [[2, 2], [2, 0], [0, -2], [-2, 0]],     # (11,21) (12,21) (12,20) (11,20)
-                     [[8, 8], [1, 0], [0, 1], [-1, 0], [0, -1]]]}
+TINY_MAP = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 50"><g id="countries">'
+            '<g class="af country map-element"><path d="M1 1h5v5h-5z"/></g>'
+            '<g class="bo country map-element"><path d="M10 1h5v5h-5z"/></g>'
+            '<g class="zz country map-element"><path d="M20 1h5v5h-5z"/></g></g></svg>')
 
 
-def test_topojson_decoding_by_hand():
-    collection = maps.topojson_to_geojson(tiny_topology())
-    afg, bol, kos = collection["features"]
-    assert afg["geometry"]["coordinates"] == [[[11, 20], [10, 20], [10, 21], [11, 21], [11, 20]]]
-    # the shared edge, arc 1 reversed, closes Bolivia's ring: (11,20) -> (11,21)
-    assert bol["geometry"]["coordinates"] == [[[11, 21], [12, 21], [12, 20], [11, 20], [11, 21]]]
-    assert kos["geometry"]["coordinates"][0][0] == [14, 24] and kos["id"] is None
+def test_svg_map_fills_by_value_from_a_map_file(tmp_path):
+    """A three-country map file: AF and BO are countries, zz is no ISO code (left grey, unnamed)."""
+    path = tmp_path / "tiny.svg"
+    path.write_text(TINY_MAP, encoding="utf-8")
+    assert maps.map_countries(path) == ["AFG", "BOL"]
+    frame = pd.DataFrame({"iso3": ["AFG", "BOL"], "name": ["Afghanistan", "Bolivia <b>"], "years": [0, 6]})
+    svg = maps.svg_choropleth(frame, value="years", title="t & u", path=path)
+    # one positive value: one bin, the darkest step; a zero and an unknown code are grey
+    assert f'data-iso3="BOL" fill="{maps.STEPS[-1]}"' in svg
+    assert f'data-iso3="AFG" fill="{maps.NO_DATA_COLOUR}"' in svg
+    assert f'data-iso3="" fill="{maps.NO_DATA_COLOUR}"><title>ZZ: no data</title>' in svg
+    assert "Bolivia &lt;b&gt;; years: 6" in svg and "<b>" not in svg  # tooltips are escaped
+    assert 'aria-label="t &amp; u"' in svg and "<script" not in svg
+    with pytest.raises(TiplensError, match="not found"):
+        maps.svg_choropleth(frame, value="years", title="t", path=tmp_path / "nope.svg")
 
 
-def test_world_map_from_package_boundaries(full, tmp_path):
-    topo = tmp_path / "countries-110m.json"
-    topo.write_text(json.dumps(tiny_topology()), encoding="utf-8")
-    shapes = maps.boundaries(full["countries"], topo)
-    assert [f["id"] for f in shapes["features"]] == ["AFG", "BOL", "XKX"]
-    view = views.world_map_view(full["glotip"], full["countries"], boundaries_path=str(topo))
-    assert view.figure is not None and not view.empty
-    located = {loc for trace in view.figure.data for loc in trace.locations}
-    assert located == {"AFG", "BOL", "XKX"}
-    assert view.figure.layout.geo.visible is False  # no base map for plotly.js to fetch
-    missing = views.world_map_view(full["glotip"], full["countries"], boundaries_path=str(tmp_path / "nope.json"))
-    assert missing.empty and "world-atlas" in missing.empty_reason
+def test_world_map_from_the_packaged_outlines(full):
+    """The packaged map (pygal_maps_world) draws most reporting countries; the rest are named."""
+    view = views.world_map_view(full["glotip"], full["countries"])
+    assert not view.empty and view.svg.startswith("<svg") and view.figure is None
+    drawable = set(maps.map_countries())
+    assert {"USA", "NGA", "IND", "BRA", "FRA"} <= drawable and len(drawable) > 170
+    table = view.table.set_index("iso3")
+    # by hand from the xlsx: Pakistan reports detected victims for 2019-2022 among others; a grey
+    # country of the map is one with 0 years
+    assert table.loc["PAK", "years_reported"] > 0 and 'data-iso3="PAK" fill="#' in view.svg
+    grey = table[table["on_map"] & table["years_reported"].eq(0)].index
+    assert all(f'data-iso3="{code}" fill="{maps.NO_DATA_COLOUR}"' in view.svg for code in grey)
+    off_map = table[~table["on_map"] & table["years_reported"].gt(0)].index
+    assert all(code in view.notes[0] for code in off_map)
 
 
 # -- the report on the real files ------------------------------------------------------------------

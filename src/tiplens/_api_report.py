@@ -35,8 +35,8 @@ def report(db=None, out: str | os.PathLike = "tiplens-report.html", *, pdf: bool
     generated_at : str, optional
         The generation time written in the document (default: now, UTC); fixed in snapshot tests.
     boundaries : path, optional
-        world-atlas ``countries-110m.json`` for the map (default: searched, see
-        :mod:`tiplens.report.maps`).
+        Another SVG world map with ``<g class="xx country">`` groups keyed by ISO2 (default: the
+        outlines packaged in ``pygal_maps_world``; see :mod:`tiplens.report.maps`).
 
     Returns
     -------
@@ -76,6 +76,6 @@ def report(db=None, out: str | os.PathLike = "tiplens-report.html", *, pdf: bool
     views = [v for s in sections_built for v in s.views]
     return {"path": str(written), "html": str(html_path), "size": written.stat().st_size,
             "sections": [s.id for s in sections_built],
-            "figures": sum(1 for v in views if v.figure is not None and not v.empty),
-            "tables": sum(1 for v in views if v.figure is None and not v.empty),
+            "figures": sum(1 for v in views if (v.figure is not None or v.svg) and not v.empty),
+            "tables": sum(1 for v in views if v.figure is None and not v.svg and not v.empty),
             "empty": [{"id": v.id, "reason": v.empty_reason} for v in views if v.empty]}

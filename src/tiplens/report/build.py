@@ -441,7 +441,7 @@ def render_html(sections: list[Section], *, generated_at: str, options: ReportOp
     root = resources.files("tiplens.report").joinpath("templates")
     css = root.joinpath("_figure.css").read_text(encoding="utf-8") + root.joinpath("report.css").read_text(
         encoding="utf-8")
-    figures = sum(1 for s in sections for v in s.views if v.figure is not None and not v.empty)
+    figures = sum(1 for s in sections for v in s.views if (v.figure is not None or v.svg) and not v.empty)
     return env.get_template("report.html.j2").render(
         sections=sections, generated_at=generated_at, css=css, plotly_js=plotly_js(), version=version,
         options=options, panel_label=_panel_label(options.panel), figures=figures)

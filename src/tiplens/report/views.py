@@ -49,7 +49,9 @@ class View:
         Stable identifier (HTML ids, CSV file names), e.g. ``"trends-world"``.
     title : str
     figure : plotly Figure or None
-        None for a table-only view or when there is no data.
+        None for a table-only view, a map, or when there is no data.
+    svg : str or None
+        An inline SVG drawn by tiplens itself (the world maps of :mod:`tiplens.report.maps`).
     table : DataFrame
         The data behind the chart (what the CSV download holds).
     caption : str
@@ -70,6 +72,7 @@ class View:
     id: str
     title: str
     figure: Any = None
+    svg: str | None = None
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     caption: str = ""
     source: str = ""
@@ -113,7 +116,7 @@ class View:
 
     def summary(self) -> dict:
         """Plain-Python description (no figure, no table): for JSON outputs and listings."""
-        return {"id": self.id, "title": self.title, "has_figure": self.figure is not None,
+        return {"id": self.id, "title": self.title, "has_figure": self.figure is not None or self.svg is not None,
                 "rows": len(self.table), "source": self.source, "edition": self.edition,
                 "countries": self.countries, "empty_reason": self.empty_reason}
 
@@ -599,9 +602,8 @@ def world_map_view(obs: pd.DataFrame, countries: pd.DataFrame, *, indicator: str
                    boundaries_path: str | None = None) -> View:
     """Years each country reported a GLOTIP indicator in the window (a world map), and who never did.
 
-    The map draws country shapes from boundary data shipped with an installed package
-    (:mod:`tiplens.report.maps`; ``boundaries_path`` overrides where); a country with no report is
-    grey. Without boundary data the view is empty and says how to install it.
+    The map is an inline SVG whose outlines ship in an installed package (:mod:`tiplens.report.maps`;
+    ``boundaries_path`` names another SVG of the same structure); a country with no report is grey.
     """
     from ..analysis.trends import CAVEAT, country_totals, resolve_years
     from . import maps
@@ -612,7 +614,7 @@ def world_map_view(obs: pd.DataFrame, countries: pd.DataFrame, *, indicator: str
     try:
         start, end = resolve_years(obs, indicator, year_from, year_to)
         totals = country_totals(obs, indicator=indicator, year_from=start, year_to=end)
-        shapes = maps.boundaries(countries, boundaries_path)
+        drawable = set(maps.map_countries(boundaries_path))
     except TiplensError as exc:
         return _empty(view_id, title, str(exc), caveat=CAVEAT, edition=_editions(obs, "glotip"))
     per_country = (totals.groupby("iso3").agg(years_reported=("year", "nunique"), first_year=("year", "min"),
@@ -621,16 +623,19 @@ def world_map_view(obs: pd.DataFrame, countries: pd.DataFrame, *, indicator: str
     frame = countries[["iso3", "name", "m49_region"]].merge(per_country, on="iso3", how="left")
     frame = frame[frame["m49_region"].notna() | frame["years_reported"].notna()]
     frame["years_reported"] = frame["years_reported"].fillna(0).astype("int64")
+    frame["on_map"] = frame["iso3"].isin(drawable)
     frame = frame.sort_values("iso3", ignore_index=True)
     title_full = f"{title}, {start}-{end}"
-    figure = maps.choropleth(frame, value="years_reported", title=title_full, geojson=shapes,
-                             colorbar_title=f"years of {end - start + 1}",
-                             hover=["name", "years_reported", "first_year", "last_year"])
+    svg = maps.svg_choropleth(frame, value="years_reported", title=title_full, path=boundaries_path,
+                              hover=["name", "years_reported", "first_year", "last_year"],
+                              legend_title=f"years reported of {end - start + 1}")
     reporting = int((frame["years_reported"] > 0).sum())
     caption = (f"How many years of {start}-{end} each country reported {_label(indicator)}; grey countries never "
                f"did in this window. {reporting} of {len(frame)} countries and territories reported at least once.")
-    return View(id=view_id, title=title_full, figure=figure, table=frame, caption=caption,
-                source=GLOTIP_SOURCE + " Boundaries: " + maps.BOUNDARY_SOURCE,
+    off_map = frame.loc[~frame["on_map"] & frame["years_reported"].gt(0), "iso3"].tolist()
+    notes = [f"Reporting but too small or absent on the map: {', '.join(off_map)}."] if off_map else []
+    return View(id=view_id, title=title_full, svg=svg, table=frame, caption=caption, notes=notes,
+                source=GLOTIP_SOURCE + " " + maps.BOUNDARY_SOURCE,
                 edition=_editions(obs, "glotip"), countries=reporting,
                 caveat=CAVEAT + " " + maps.BOUNDARY_CAVEAT)
 
