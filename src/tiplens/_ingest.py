@@ -55,6 +55,13 @@ def prepare_file(path: Path, *, source: str | None = None, edition: str | None =
         raise TiplensError(
             f"{path}: internal accounting error in source {module.NAME}: rows read {norm.rows_read} != "
             f"loaded {norm.rows_loaded} + quarantined {len(norm.quarantine)}. Please report this.")
+    if norm.rows_read and not norm.rows_loaded:
+        # a file none of whose rows loads is a wrong or damaged file, not data: loading it would
+        # replace a good edition of the same source by an empty one
+        reasons = norm.quarantine["reason"].astype("str").str.split("; ").explode().value_counts()
+        shown = "; ".join(f"{reason} ({count} rows)" for reason, count in reasons.head(3).items())
+        raise InputFileError(path, f"none of its {norm.rows_read} data rows could be loaded ({shown})",
+                             f"Check that the file is a complete {module.NAME} file with its columns in place")
     info = {
         "path": display_path or str(path),
         "source": module.NAME,
@@ -102,7 +109,16 @@ def ingest(paths: Iterable[str | Path], *, store: Store, source: str | None = No
         notes.append(file_notes)
     if progress:
         progress("writing", Path("store"))
-    results = store.replace_files(batch, countries=lambda: build_countries(store))
+    try:
+        results = store.replace_files(batch, countries=lambda: build_countries(store))
+    except TiplensError:
+        raise
+    except Exception as exc:  # the database library's own error for a full disk
+        if "no space left on device" not in str(exc).lower():
+            raise
+        raise TiplensError(f"{store.path}: the disk holding the store is full (no space left on device); the "
+                           "ingest did not complete and the store keeps what it held before. Free some space "
+                           "and run the ingest again.") from None
     out = []
     for (info, *_), result, file_notes in zip(batch, results, notes):
         row = {k: info[k] for k in ("path", "source", "dataset", "edition", "sha256",

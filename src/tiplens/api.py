@@ -232,9 +232,12 @@ def mse(path: str | Path, *, threshold: float = 0.02, bootstrap: int = 0, seed: 
                            "histories are 0/1 and counts are whole numbers of at least 0")
     records = norm.records["mse_lists"]
     table = mse_lists.capture_table(records, records["study"].iloc[0])
-    result = _mse.estimate(table, threshold=threshold)
-    if bootstrap:
-        boot = _mse.bootstrap(table, replicates=bootstrap, seed=seed, threshold=threshold)
+    try:
+        result = _mse.estimate(table, threshold=threshold)
+        boot = _mse.bootstrap(table, replicates=bootstrap, seed=seed, threshold=threshold) if bootstrap else None
+    except TiplensError as exc:
+        raise TiplensError(f"{path}: {exc}") from None
+    if boot is not None:
         result["bootstrap_low"], result["bootstrap_high"] = boot["ci_low"], boot["ci_high"]
         result["bootstrap_replicates"] = bootstrap
     result["models"] = _mse.model_table(table)

@@ -458,6 +458,33 @@ class Store:
             return pd.DataFrame()
         return self.con.execute(f'SELECT * FROM "{table}"').df()
 
+    def sensitive_records(self, name: str, columns: list[str], *, dataset: str | None = None) -> pd.DataFrame:
+        """Columns of a sensitive record table, newest edition of one dataset, for
+        :mod:`tiplens.disclosure` only (every output of these rows must pass through it)."""
+        table = f"records_{name}"
+        bad = [c for c in columns if not c.replace("_", "").isalnum()]
+        if bad:
+            raise TiplensError(f"{table}: column names {bad} are not plain identifiers")
+        if table not in SENSITIVE_TABLES:
+            raise TiplensError(f"{table} is not a sensitive record table; use Store.records")
+        if table not in self._record_tables():
+            return pd.DataFrame(columns=list(columns))
+        present = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        files = self.con.execute(
+            f'SELECT DISTINCT f.dataset FROM files f JOIN "{table}" r USING (file_id)').fetchall()
+        datasets = sorted(r[0] for r in files)
+        if dataset is None:
+            if len(datasets) > 1:
+                raise TiplensError(f"{table} holds several datasets ({', '.join(datasets)}); choose one")
+            dataset = datasets[0] if datasets else None
+        elif dataset not in datasets:
+            raise TiplensError(f"{table} has no dataset {dataset!r}; it has: {', '.join(datasets) or 'none'}")
+        select = ", ".join(f'r."{c}"' if c in present else f'NULL AS "{c}"' for c in columns)
+        return self.con.execute(
+            f'SELECT {select} FROM "{table}" r WHERE r.file_id = (SELECT file_id FROM files WHERE dataset = ? '
+            f"ORDER BY edition DESC, file_id DESC LIMIT 1)", [dataset]).df()
+
     def table_counts(self) -> dict[str, int]:
         names = ["files", "observations", "quarantine", "countries", *self._record_tables()]
         return {n: int(self.con.execute(f'SELECT count(*) FROM "{n}"').fetchall()[0][0]) for n in names}

@@ -69,7 +69,12 @@ def load_claims(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise TiplensError(f"{path}: claims file not found. Pass a YAML file, or none for the shipped sets")
-    return parse_claims(path.read_text(encoding="utf-8"), origin=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TiplensError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded). Save the claims file "
+                           "as UTF-8 YAML") from None
+    return parse_claims(text, origin=str(path))
 
 
 def parse_claims(text: str, *, origin: str) -> list[dict]:

@@ -190,6 +190,34 @@ def xlsx_peek(path: Path, n: int = 1 << 16) -> XlsxPeek | None:
     return XlsxPeek(sheet_names=[_xml_unescape(s) for s in sheets], text=_xml_unescape(text))
 
 
+#: An xlsx whose parts inflate to more than this is refused before a sheet is loaded: a reader
+#: loads a whole sheet, and its Python rows take several times the XML's size (a 300 MB sheet
+#: took 1.8 GB and 30 s). The real workbooks inflate to 25 MB (GLOTIP) and 5 MB (GSI).
+XLSX_MAX_INFLATED = 512 << 20
+#: ... and so is one that inflates more than this many times its size on disk once past
+#: :data:`XLSX_RATIO_FROM` (real workbooks: 5 to 15 times; a zip bomb: hundreds).
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FROM = 64 << 20
+
+
+def check_xlsx_size(path: Path, fix: str) -> None:
+    """Raise :class:`InputFileError` for an xlsx that would inflate to an unreasonable size (a zip bomb).
+
+    Reads only the zip directory. Files that are not zips pass (the caller's reader reports them).
+    """
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(max(0, info.file_size) for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
+        return
+    on_disk = max(1, Path(path).stat().st_size)
+    if inflated > XLSX_MAX_INFLATED or (inflated > XLSX_RATIO_FROM and inflated / on_disk > XLSX_MAX_RATIO):
+        raise InputFileError(path, f"inflates from {on_disk / 1e6:.1f} MB on disk to {inflated / 1e6:.0f} MB of "
+                             "spreadsheet XML, more than tiplens reads (a damaged or malicious workbook?)",
+                             f"{fix}; or export the sheet as CSV")
+
+
 def _xml_unescape(text: str) -> str:
     return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
                 .replace("&apos;", "'").replace("&amp;", "&"))
@@ -265,6 +293,12 @@ def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | N
                              row=int(m.group(1)) if m else None) from None
     except pd.errors.EmptyDataError:
         raise InputFileError(path, "has no header row", fix) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the leading cells of a first data row longer than the header as an index
+        skipped_rows = kwargs.get("skiprows", 0)
+        first_data = 2 + skipped_rows if isinstance(skipped_rows, int) else None
+        raise InputFileError(path, f"the first data row has more cells than the header's "
+                             f"{len(frame.columns)} (a shifted or damaged row)", fix, row=first_data)
     if required:
         missing = sorted(required - set(frame.columns))
         if missing:
@@ -331,10 +365,15 @@ def _short_last_record(path: Path, frame: pd.DataFrame, encoding: str, dialect: 
 def _first_short_record(path: Path, width: int, encoding: str, dialect: dict,
                         skip: int) -> tuple[int, int] | None:
     """(row, cells) of the first non-blank record after the header with fewer cells than it."""
-    with open(path, newline="", encoding=encoding) as fh:
-        for number, record in enumerate(csv.reader(fh, **dialect), start=1):
-            if number > skip and record and len(record) < width:
-                return number, len(record)
+    number = 0
+    try:
+        with open(path, newline="", encoding=encoding) as fh:
+            for number, record in enumerate(csv.reader(fh, **dialect), start=1):
+                if number > skip and record and len(record) < width:
+                    return number, len(record)
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (128 KB)
+        raise InputFileError(path, f"cannot be read as CSV after record {number} ({exc})",
+                             "Check the file: a cell that large is a damaged row, not data", row=number + 1) from None
     return None
 
 

@@ -57,8 +57,8 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import (Normalised, Raw, check_file, concat_quarantine, quarantine_frame, read_csv_text, require_rows,
-                    row_numbers, sniff_text, xlsx_peek)
+from ._base import (Normalised, Raw, check_file, check_xlsx_size, concat_quarantine, quarantine_frame, read_csv_text,
+                    require_rows, row_numbers, sniff_text, xlsx_peek)
 
 NAME = "ctdc"
 TITLE = "Counter Trafficking Data Collaborative (CTDC) global victim case data"
@@ -182,6 +182,7 @@ def detect(path: Path) -> bool:
             peek = xlsx_peek(path)
             if peek is None or not all(name.casefold() in peek.text.casefold() for name in _KEY_COLUMNS):
                 return False
+            check_xlsx_size(path, "")  # loading even one row parses the whole sheet: refuse a zip bomb here too
             return _xlsx_sheet_rows(path, nrows=1)[0] is not None
         text = sniff_text(path)
         if not text:
@@ -208,6 +209,7 @@ def read(path: Path) -> Raw:
     path = check_file(Path(path))
     fix = "Download the dataset again from ctdatacollaborative.org (CSV or xlsx as published)"
     if _is_xlsx(path):
+        check_xlsx_size(path, fix)
         try:
             sheet, rows = _xlsx_sheet_rows(path)
         except Exception as exc:

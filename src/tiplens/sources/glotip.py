@@ -39,7 +39,8 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import Normalised, Raw, check_file, concat_quarantine, quarantine_frame, sniff_text, xlsx_peek
+from ._base import (Normalised, Raw, check_file, check_xlsx_size, concat_quarantine, quarantine_frame, sniff_text,
+                    xlsx_peek)
 
 NAME = "glotip"
 TITLE = "UNODC Global Report on Trafficking in Persons (GLOTIP) country data"
@@ -113,6 +114,7 @@ def read(path: Path) -> Raw:
     fix = "Download data_glotip.xlsx again from the UNODC data portal"
     if _is_xlsx(path):
         from python_calamine import CalamineWorkbook
+        check_xlsx_size(path, fix)
         try:
             rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
         except Exception as exc:
@@ -159,7 +161,11 @@ def _raw_from_frame(path: Path, frame: pd.DataFrame, header_at: int, edition: st
 # -- normalisation ----------------------------------------------------------------------------
 def _object_frame(columns: dict) -> pd.DataFrame:
     """A DataFrame that keeps text columns as Python objects (no conversion to Arrow strings)."""
-    return pd.DataFrame({name: pd.Series(values, dtype=object) if _is_text(values) else values
+    n = next(len(v) for v in columns.values() if isinstance(v, np.ndarray))
+    # a constant text column is spread to the rows' length (a 1-row Series would set the index,
+    # which fails when every row was quarantined)
+    return pd.DataFrame({name: pd.Series(np.full(n, values, dtype=object) if isinstance(values, str) else values,
+                                         dtype=object) if _is_text(values) else values
                          for name, values in columns.items()})
 
 

@@ -68,8 +68,8 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.codes import resolve_rows
-from ._base import (NA_TOKENS, Normalised, Raw, check_file, collect_quarantine, csv_header, parse_number, read_csv_text,
-                    require_rows, row_numbers)
+from ._base import (NA_TOKENS, Normalised, Raw, check_file, check_xlsx_size, collect_quarantine, csv_header,
+                    parse_number, read_csv_text, require_rows, row_numbers)
 
 NAME = "gsi"
 TITLE = "Walk Free Global Slavery Index 2023"
@@ -188,6 +188,7 @@ def read(path: Path) -> Raw:
 
 def _read_workbook(path: Path) -> Raw:
     from python_calamine import CalamineWorkbook
+    check_xlsx_size(path, _FIX)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = _summary_sheet_name(workbook.sheet_names)
