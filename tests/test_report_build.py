@@ -35,12 +35,15 @@ def default_report(default_db, tmp_path_factory):
 
 def test_default_store_report(default_report):
     result, text = default_report
-    assert result["sections"] == ["summary", "data", "trends", "hidden", "methods", "references"]
+    assert result["sections"] == ["summary", "data", "trends", "hidden", "lens", "literature", "methods",
+                                  "references"]
     assert result["size"] == len(text.encode("utf-8")) < 10_000_000
-    # the coverage heatmap is the only chart the default data can draw; sources and claims are tables
-    assert result["figures"] == 1 and result["tables"] == 2
+    # the default data draw the coverage heatmap and the cooperation network; sources, claims, the
+    # paper's Table and the frameworks' reach are tables; no review library yet (literature-prisma empty)
+    assert result["figures"] == 2 and result["tables"] == 4
     assert "GLOTIP not loaded — run `tiplens ingest data_glotip.xlsx`" in text
-    assert {e["id"] for e in result["empty"]} >= {"trends-world-all", "trends-world-balanced", "mse-none"}
+    assert {e["id"] for e in result["empty"]} >= {"trends-world-all", "trends-world-balanced", "mse-none",
+                                                  "literature-prisma"}
     # plotly.js inlined once (its banner), no script or style loaded from elsewhere; the browser test
     # proves that opening the file requests nothing
     assert len(re.findall(r"\* plotly\.js v\d", text)) == 1
@@ -50,8 +53,9 @@ def test_default_store_report(default_report):
 def test_every_figure_carries_its_context(default_report):
     result, text = default_report
     blocks = re.findall(r'<figure class="tl-figure[^"]*".*?</figure>', text, flags=re.DOTALL)
-    # sources, coverage, the world series on two panels, claims, the hidden population
-    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 6
+    # sources, coverage, the world series on two panels, claims, the hidden population, the Table,
+    # the network, the frameworks, PRISMA
+    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 10
     for block in blocks:
         for label in ("Source", "Edition", "Countries behind it", "Caveat"):
             assert f"<dt>{label}</dt>" in block
@@ -79,7 +83,7 @@ def test_sections_and_options(default_db, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "Years 2015–2020" in text and "pre" in text
     with pytest.raises(TiplensError, match="unknown section.*choose from summary, data, trends"):
-        report(db=default_db, out=tmp_path / "x.html", sections=["lens"])
+        report(db=default_db, out=tmp_path / "x.html", sections=["networks"])
     with pytest.raises(TiplensError, match="after year_to"):
         report(db=default_db, out=tmp_path / "x.html", year_from=2020, year_to=2010)
     with pytest.raises(TiplensError, match="cannot read period"):
@@ -111,7 +115,8 @@ def test_registry_takes_new_sections(default_db, tmp_path):
     before = list(build.SECTIONS)
     try:
         build.register_section("extra", "An extra section", extra, after="hidden")
-        assert build.section_ids() == ["summary", "data", "trends", "hidden", "extra", "methods", "references"]
+        assert build.section_ids() == ["summary", "data", "trends", "hidden", "extra", "lens", "literature",
+                                       "methods", "references"]
         result = report(db=default_db, out=tmp_path / "r.html", sections=["extra"])
         assert result["sections"] == ["extra"] and result["tables"] == 1
         with pytest.raises(TiplensError, match="no section 'nowhere'"):

@@ -504,3 +504,6 @@ def now_text() -> str:
 
 def escape(text: str) -> str:
     return html.escape(str(text))
+
+
+from . import lens_literature  # noqa: E402,F401  (registers the lens and literature sections)

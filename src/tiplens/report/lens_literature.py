@@ -1,0 +1,168 @@
+"""The report's sections on the liberal lens and on the literature.
+
+They read what :mod:`tiplens.lens` and :mod:`tiplens.review` compute (the knowledge base, the
+cooperation network, coverage and the hypothesis models; the review library, its screening log
+and the coding of the seed paper) through loaders that run while the report's store is open, and
+turn it into views. Importing this module registers both sections (after "hidden").
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from ..errors import TiplensError
+from .build import ReportData, ReportOptions, Section, register_loader, register_section
+from .views import View
+
+KB_SOURCE = "tiplens cooperation knowledge base (package YAML; every entry cites its document)"
+
+
+# -- loaders (the store is open while they run) ----------------------------------------------------------
+def _load_lens(store) -> dict:
+    from .._api_lens import lens_network, lens_table
+    out: dict = {}
+    for key, compute in (("table", lambda: lens_table(db=store)),
+                         ("network", lambda: lens_network(db=store, mode="countries"))):
+        try:
+            out[key] = compute()
+        except TiplensError as exc:
+            out[key] = exc
+    return out
+
+
+def _load_review(store) -> dict | None:
+    from .._api_review import _status_summary
+    from ..review import agreement, prisma, references, screening
+    records = references.library(store, include_duplicates=True)
+    if records.empty:
+        return None
+    _, log, status = _status_summary(store)
+    counts = prisma.prisma_counts(records, status, log)
+    agreements = []
+    for stage in ("title_abstract", "full_text"):
+        ratings = screening.stage_ratings(log, stage)
+        if ratings["rater"].nunique() >= 2:
+            agreements.append(agreement.agreement_table(ratings).assign(stage=stage))
+    return {"counts": counts, "agreement": pd.concat(agreements, ignore_index=True) if agreements else None}
+
+
+register_loader("lens", _load_lens)
+register_loader("review", _load_review)
+
+
+# -- the liberal lens ----------------------------------------------------------------------------------
+def _table_view(table) -> View:
+    title = "The seed paper's Table, regenerated from the knowledge base, with corrections"
+    if isinstance(table, Exception):
+        return View(id="lens-table", title=title, empty_reason=str(table))
+    shown = table[["row", "region", "cooperating_entities", "concept", "concepts", "corrections",
+                   "correction_sources"]]
+    corrected = int(shown["corrections"].fillna("").ne("").sum())
+    return View(id="lens-table", title=title, table=shown, source=KB_SOURCE + "; the seed paper's Table",
+                edition="knowledge base of this tiplens version", countries="—",
+                caption=(f"All {len(shown)} rows of the paper's Table, each mapped to the liberal concepts of the "
+                         f"knowledge base; {corrected} rows carry corrections, each with its source."),
+                caveat=table.attrs.get("caveat", ""))
+
+
+def _network_views(result) -> list[View]:
+    title = "Countries and the cooperation frameworks they are bound by"
+    if isinstance(result, Exception):
+        return [View(id="lens-network", title=title, empty_reason=str(result))]
+    from ..lens.network import CAVEAT, network_figure
+    nodes, edges, summary = result["nodes"], result["edges"], result["summary"]
+    if edges.empty:
+        return [View(id="lens-network", title=title, empty_reason="no membership ties in this store: load the "
+                     "cooperation membership tables (they are in the embedded default)")]
+    figure = network_figure(nodes, edges, title=title)
+    data_used = summary.get("data") or []
+    edition = "; ".join(map(str, data_used)) if isinstance(data_used, (list, tuple)) else str(data_used)
+    caption = (f"{summary['countries']} countries, {summary['frameworks']} frameworks, {summary['edges']} ties "
+               f"(party, member or equivalent binding status); {summary['communities']} communities (Louvain, "
+               f"seed {summary['seed']}). Node size follows degree.")
+    network = View(id="lens-network", title=title, figure=figure, table=edges, caption=caption,
+                   source=KB_SOURCE + "; membership tables in the store", edition=edition,
+                   countries=summary["countries"], caveat=CAVEAT,
+                   notes=[n for n in result.get("notes", []) if n != CAVEAT])
+    frameworks = nodes[nodes["kind"].eq("framework")]
+    columns = [c for c in ("id", "name", "degree", "betweenness", "eigenvector", "regions_bridged",
+                           "region_diversity", "community") if c in frameworks.columns]
+    brokers = View(id="lens-frameworks", title="Frameworks by reach: parties, centrality and regions bridged",
+                   table=frameworks[columns].reset_index(drop=True), source=network.source, edition=edition,
+                   countries=summary["countries"], caveat=CAVEAT,
+                   caption="Degree = countries bound; regions_bridged = UN regions among them; betweenness and "
+                           "eigenvector centrality on the two-mode graph.")
+    return [network, brokers]
+
+
+def lens_section(data: ReportData, options: ReportOptions) -> Section:
+    loaded = data.loaded("lens") or {}
+    views = [_table_view(loaded.get("table", TiplensError("the knowledge base was not read")))]
+    views += _network_views(loaded.get("network", TiplensError("the network was not built")))
+    views += [view for extra in EXTRA_LENS_VIEWS for view in extra(data, options)]
+    return Section("lens", "The liberal lens",
+                   intro=("The seed paper argues that trafficking is fought through international institutions, "
+                          "multilateral law, non-state actors and human-rights norms. Here the paper's Table is "
+                          "regenerated from a sourced knowledge base, and the cooperation regime is drawn as a "
+                          "network of the countries bound by each framework."),
+                   views=views)
+
+
+#: Functions ``(data, options) -> list[View]`` appended to the lens section (coverage, models).
+EXTRA_LENS_VIEWS: list = []
+
+
+# -- the literature ------------------------------------------------------------------------------------
+def _prisma_svg(counts: dict) -> str:
+    import matplotlib.pyplot as plt
+    from ..review.prisma import prisma_figure
+    fig = prisma_figure(counts)
+    buffer = io.StringIO()
+    try:
+        with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "tiplens"}):
+            fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    finally:
+        plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def literature_section(data: ReportData, options: ReportOptions) -> Section:
+    review = data.loaded("review")
+    views: list[View] = []
+    if review is None:
+        views.append(View(id="literature-prisma", title="PRISMA 2020 flow diagram",
+                          empty_reason="no review library in this store: import references with `tiplens review "
+                                       "import FILE`, or load the seed paper's references with a SYNTHETIC "
+                                       "screening log with `tiplens review example`"))
+    else:
+        counts = review["counts"]
+        synthetic = " (SYNTHETIC example screening log)" if counts.get("synthetic") else ""
+        table = pd.DataFrame([{"box": k, "records": v} for k, v in counts.items() if isinstance(v, int)])
+        views.append(View(id="literature-prisma", title="PRISMA 2020 flow diagram" + synthetic,
+                          svg=_prisma_svg(counts), table=table, source="the review library and its screening log",
+                          edition="this store", countries="—",
+                          caption=(f"{counts['identified']} records identified, {counts['duplicates_removed']} "
+                                   f"duplicates removed, {counts['screened']} screened, {counts['included']} "
+                                   "included; every number is derived from the screening log."),
+                          caveat=counts.get("note", "")))
+        if review["agreement"] is not None:
+            views.append(View(id="literature-agreement", title="Agreement between reviewers" + synthetic,
+                              table=review["agreement"], source="the screening log", edition="this store",
+                              countries="—", caveat="PABAK corrects kappa for the skew of screening decisions "
+                                                    "(mostly excludes)."))
+    views += [view for extra in EXTRA_LITERATURE_VIEWS for view in extra(data, options)]
+    return Section("literature", "The literature",
+                   intro=("The seed paper is a systematic review read through a theory. This section shows the "
+                          "review's flow (PRISMA 2020) and agreement between reviewers from the store's screening "
+                          "log, and the coding of the seed paper with the three theory codebooks."),
+                   views=views)
+
+
+#: Functions ``(data, options) -> list[View]`` appended to the literature section (coding profiles).
+EXTRA_LITERATURE_VIEWS: list = []
+
+register_section("lens", "The liberal lens", lens_section, after="hidden")
+register_section("literature", "The literature", literature_section, after="lens")
