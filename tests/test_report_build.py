@@ -38,9 +38,10 @@ def test_default_store_report(default_report):
     assert result["sections"] == ["summary", "data", "trends", "hidden", "lens", "literature", "methods",
                                   "references"]
     assert result["size"] == len(text.encode("utf-8")) < 10_000_000
-    # the default data draw the coverage heatmap and the cooperation network; sources, claims, the
-    # paper's Table and the frameworks' reach are tables; no review library yet (literature-prisma empty)
-    assert result["figures"] == 2 and result["tables"] == 4
+    # the default data draw the coverage heatmap, the cooperation network, the lens coverage and the
+    # models they can fit (tiers); sources, claims, the paper's Table, the frameworks' reach and the
+    # countries outside Palermo are tables; no review library yet (literature-prisma empty)
+    assert result["figures"] == 4 and result["tables"] == 5
     assert "GLOTIP not loaded — run `tiplens ingest data_glotip.xlsx`" in text
     assert {e["id"] for e in result["empty"]} >= {"trends-world-all", "trends-world-balanced", "mse-none",
                                                   "literature-prisma"}
@@ -54,8 +55,8 @@ def test_every_figure_carries_its_context(default_report):
     result, text = default_report
     blocks = re.findall(r'<figure class="tl-figure[^"]*".*?</figure>', text, flags=re.DOTALL)
     # sources, coverage, the world series on two panels, claims, the hidden population, the Table,
-    # the network, the frameworks, PRISMA
-    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 10
+    # the network, the frameworks, lens coverage, gaps, models, PRISMA
+    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 13
     for block in blocks:
         for label in ("Source", "Edition", "Countries behind it", "Caveat"):
             assert f"<dt>{label}</dt>" in block

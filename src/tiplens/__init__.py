@@ -9,7 +9,15 @@ The public API::
         tl.ingest(["data_glotip.xlsx"], db=store)
 """
 
-from ._version import __version__
+import os as _os
+
+# tiplens fits many small models: a multi-threaded BLAS makes each small decomposition wait for idle
+# threads and runs several times slower on a busy machine (benchmarks/lens.py measured 9.7 s against
+# 1.6 s). Set before numpy loads; a value the user set wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    _os.environ.setdefault(_name, "1")
+
+from ._version import __version__  # noqa: E402
 from .errors import InputFileError, StoreBusyError, TiplensError
 from .store import Store, open_store
 from .api import (claims, fetch, flows, ingest, interrupted_time_series, mse, panel, periods, quarantine, seed_figure,

@@ -48,7 +48,20 @@ def _load_review(store) -> dict | None:
     return {"counts": counts, "agreement": pd.concat(agreements, ignore_index=True) if agreements else None}
 
 
+def _load_lens_analysis(store) -> dict:
+    from .._api_lens_analysis import lens_coverage, lens_gaps, lens_models
+    out: dict = {}
+    for key, compute in (("coverage", lambda: lens_coverage(db=store)), ("gaps", lambda: lens_gaps(db=store)),
+                         ("models", lambda: lens_models(db=store)["models"])):
+        try:
+            out[key] = compute()
+        except TiplensError as exc:
+            out[key] = exc
+    return out
+
+
 register_loader("lens", _load_lens)
+register_loader("lens_analysis", _load_lens_analysis)
 register_loader("review", _load_review)
 
 
@@ -110,8 +123,55 @@ def lens_section(data: ReportData, options: ReportOptions) -> Section:
                    views=views)
 
 
-#: Functions ``(data, options) -> list[View]`` appended to the lens section (coverage, models).
-EXTRA_LENS_VIEWS: list = []
+def _coverage_views(data: ReportData, options: ReportOptions) -> list[View]:
+    from ..lens.coverage import COVERAGE_CAVEAT, GAPS_CAVEAT, coverage_figure
+    loaded = data.loaded("lens_analysis") or {}
+    coverage, gaps = loaded.get("coverage"), loaded.get("gaps")
+    title = "Cooperation coverage: institutional density and Palermo parties by year"
+    if isinstance(coverage, Exception) or coverage is None or len(coverage) == 0:
+        return [View(id="lens-coverage", title=title,
+                     empty_reason=str(coverage) if coverage is not None else "the coverage was not computed")]
+    gap_table = gaps if isinstance(gaps, pd.DataFrame) else None
+    years = f"{int(coverage['year'].min())}-{int(coverage['year'].max())}"
+    views = [View(id="lens-coverage", title=title, figure=coverage_figure(coverage, gap_table), table=coverage,
+                  source="membership tables, TIP Report tiers, 3P index, Palermo status, GLOTIP (as loaded)",
+                  edition=years, countries=int(coverage["iso3"].nunique()), caveat=COVERAGE_CAVEAT,
+                  caption=("The institutional density index counts the cooperation mechanisms a country is party "
+                           "to or a member of in a year; the band runs from dated memberships only (lower) to "
+                           "undated ones counted from the framework's adoption (upper)."))]
+    if gap_table is not None and len(gap_table):
+        flagged = gap_table[gap_table["gap"]] if "gap" in gap_table else gap_table
+        views.append(View(id="lens-gaps", title="Gaps: high estimated prevalence or vulnerability, thin cooperation",
+                          table=flagged.reset_index(drop=True), source="Global Slavery Index 2023; membership tables",
+                          edition="GSI 2023 (2021 estimates)", countries=len(flagged), caveat=GAPS_CAVEAT))
+    return views
+
+
+def _model_views(data: ReportData, options: ReportOptions) -> list[View]:
+    from ..lens.models import coefficient_figure
+    models = (data.loaded("lens_analysis") or {}).get("models")
+    title = "The liberal hypotheses tested: coefficients with 95% intervals"
+    if isinstance(models, Exception) or not models:
+        return [View(id="lens-models", title=title, empty_reason=str(models) if models else "no model was fitted")]
+    fitted = [m for m in models if len(m["coefficients"])]
+    waiting = [f"H{m['number']}: {m['message']}" for m in models if m["status"] != "fitted"]
+    if not fitted:
+        return [View(id="lens-models", title=title, empty_reason=" ".join(waiting))]
+    table = pd.concat([m["coefficients"].assign(hypothesis=m["number"], model=m["title"]) for m in fitted],
+                      ignore_index=True)
+    caveats = sorted({c for m in fitted for c in m["caveats"]})
+    countries = int(table["n_countries"].max()) if "n_countries" in table else "—"
+    return [View(id="lens-models", title=title, figure=coefficient_figure(fitted), table=table,
+                 source="the country-year panel of this store (tiplens lens models)",
+                 edition=f"country-years {int(table['first_year'].min())}-{int(table['last_year'].max())}",
+                 countries=countries,
+                 caveat=" ".join(caveats), notes=waiting,
+                 caption=("Each panel is one hypothesis of the seed paper put to the data; the table holds every "
+                          "coefficient with its observations, countries and years."))]
+
+
+#: Functions ``(data, options) -> list[View]`` appended to the lens section.
+EXTRA_LENS_VIEWS: list = [_coverage_views, _model_views]
 
 
 # -- the literature ------------------------------------------------------------------------------------
