@@ -23,6 +23,28 @@ from .store import Store, open_store
 from .api import (claims, fetch, flows, ingest, interrupted_time_series, mse, panel, periods, quarantine, seed_figure,
                   sources, trends, write_table)
 
+#: Twins of the lens, review, coding and report commands and the disclosure step, imported on first
+#: use so that ``import tiplens`` (and every command) starts fast.
+_LAZY = {
+    **dict.fromkeys(["lens_kb", "lens_table", "write_lens_table", "lens_network", "write_network"], "._api_lens"),
+    **dict.fromkeys(["lens_coverage", "lens_gaps", "lens_models", "lens_model_frame"], "._api_lens_analysis"),
+    **dict.fromkeys(["review_import", "review_screen", "review_status", "review_prisma", "review_agree",
+                     "review_example"], "._api_review"),
+    "report": "._api_report",
+    **dict.fromkeys(["publish", "publish_release", "publish_from_store", "privacy_ledger", "DECLARED_TABLES"],
+                    ".disclosure"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tiplens' has no attribute {name!r}")
+
+
 __all__ = ["__version__", "open_store", "Store", "ingest", "sources", "quarantine", "panel", "fetch",
-           "trends", "flows", "periods", "interrupted_time_series", "claims", "seed_figure", "mse", "write_table", "TiplensError", "InputFileError",
-           "StoreBusyError"]
+           "trends", "flows", "periods", "interrupted_time_series", "claims", "seed_figure", "mse", "write_table",
+           "TiplensError", "InputFileError", "StoreBusyError", *_LAZY]
