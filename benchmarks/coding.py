@@ -1,0 +1,130 @@
+"""Benchmark: coding 10,000 sentences with the dictionary and the embedding coder.
+
+Beside them, in the same run, a plain-Python keyword loop (lower-case each sentence and test
+every keyword of every code with ``in``: the baseline a researcher writes today, without word
+boundaries, wildcards or evidence). The sentences are the seed paper's and the validation set's,
+repeated to 10,000. Targets on 2 cores: dictionary coder at least 20,000 sentences per second;
+embedding coder at least 300 sentences per second once the model has loaded; peak memory
+(resident set of the whole process) under 1 GB.
+
+    python benchmarks/coding.py [--sentences 10000] [--repeat 3] [--skip-embedding]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "seed" / "000_17f5d2a2eb818521.txt"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def timed(function, repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def corpus(n: int) -> list[str]:
+    from tiplens.review.coders import validation_set
+    from tiplens.review.documents import read_document
+    texts = list(validation_set()["text"])
+    if SEED.is_file():
+        texts += list(read_document(SEED)[1]["text"])
+    texts = list(dict.fromkeys(texts))
+    # No sentence twice (a coder must not profit from repeats): vary each with a lead-in.
+    leads = ["", "In 2019, ", "By contrast, ", "As the report notes, ", "In several regions, ", "Moreover, ",
+             "According to officials, ", "In practice, ", "At the national level, ", "Since 2015, ",
+             "In the same period, ", "For many observers, ", "In short, ", "Even so, ", "In the region, ",
+             "Across the sample, ", "In some cases, ", "Historically, ", "Today, ", "In theory, ",
+             "On paper, ", "Meanwhile, ", "Above all, ", "In addition, ", "Similarly, ", "Likewise, ",
+             "Arguably, ", "Nevertheless, ", "Crucially, ", "In most countries, "]
+    out = []
+    for lead in leads:
+        out += [lead + (t[0].lower() + t[1:] if lead else t) for t in texts]
+    if len(out) < n:
+        raise SystemExit(f"only {len(out)} distinct sentences; ask for fewer with --sentences")
+    return out[:n]
+
+
+def keyword_loop(texts: list[str], book) -> list[tuple[int, str]]:
+    keywords = {c.code: [k.lower().replace("*", "").replace("?", "") for k in c.keywords] for c in book.codes}
+    found = []
+    for row, text in enumerate(texts):
+        lower = text.lower()
+        for code, words in keywords.items():
+            for word in words:
+                if word in lower:
+                    found.append((row, code))
+                    break
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-embedding", action="store_true")
+    args = parser.parse_args()
+
+    from tiplens.review.codebooks import shipped_codebook
+    from tiplens.review.coders import DictionaryCoder
+    book = shipped_codebook("liberalism")
+    texts = corpus(args.sentences)
+    n = len(texts)
+    mean_chars = sum(map(len, texts)) / n
+    print(f"{n:,} distinct sentences (mean {mean_chars:.0f} characters), codebook liberalism "
+          f"({len(book.codes)} codes); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+    base = timed(lambda: keyword_loop(texts, book), args.repeat)
+    dictionary = DictionaryCoder(book)
+    dictionary.suggest(texts[:100])  # compile and warm (start-up, not the coder's work)
+    dict_time = timed(lambda: dictionary.suggest(texts), args.repeat)
+    dict_peak = peak_mb()
+    rows = [("plain keyword loop (baseline)", base, None), ("dictionary coder", dict_time, 20_000)]
+
+    load_time = embed_time = None
+    if not args.skip_embedding:
+        import torch
+        from tiplens.review.coders import EmbeddingCoder
+        start = time.perf_counter()
+        embedding = EmbeddingCoder(book)
+        embedding.suggest(texts[:64])  # the first batch initialises torch kernels
+        load_time = time.perf_counter() - start
+        embed_time = timed(lambda: embedding.suggest(texts), 1)
+        rows.append((f"embedding coder ({torch.get_num_threads()} threads)", embed_time, 300))
+        if torch.get_num_threads() > 1:
+            # On a machine other processes also load, torch's worker threads wait on each other;
+            # one thread can then be faster. Shown so the reader can tell which case they are in.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            rows.append(("embedding coder (1 thread)", timed(lambda: embedding.suggest(texts), 1), 300))
+            torch.set_num_threads(threads)
+
+    print(f"{'coder':32} {'seconds':>8} {'sent/s':>10} {'x baseline time':>16} {'target':>12}")
+    for name, seconds, target in rows:
+        rate = n / seconds
+        verdict = "" if target is None else ("ok" if rate >= target else "MISSED")
+        goal = "" if target is None else f">= {target:,}/s"
+        print(f"{name:32} {seconds:8.3f} {rate:10,.0f} {seconds / base:15.2f}x {goal:>12} {verdict}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    if load_time is not None:
+        print(f"model load + first batch: {load_time:.1f} s (once per process)")
+    print(f"peak memory after the dictionary coder: {dict_peak:,.0f} MB")
+    total = peak_mb()
+    print(f"peak memory of the whole run: {total:,.0f} MB (target < 1,024 MB) {'ok' if total < 1024 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
