@@ -33,7 +33,8 @@ def artefacts(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reports(real_data, tmp_path_factory):
-    """The report of the embedded default, and of the default plus GLOTIP 2025 and the MSE lists."""
+    """The report of the embedded default, and of the default plus GLOTIP 2025, the MSE lists and the
+    review example."""
     folder = tmp_path_factory.mktemp("browser")
     default_db = folder / "default.duckdb"
     tl.open_store(default_db, with_default=True).close()
@@ -43,6 +44,7 @@ def reports(real_data, tmp_path_factory):
     for item in catalogue()["mse_lists"]["files"]:
         tl.ingest([real_data / item["mirror_path"]], db=store, source="mse_lists", edition=item.get("edition"))
     store.close()
+    tl.review_example(db=full_db)  # the seed paper's references with the SYNTHETIC screening log
     return {"default": report(db=default_db, out=folder / "default.html", generated_at=TIME),
             "full": report(db=full_db, out=folder / "full.html", generated_at=TIME),
             "default_db": default_db, "folder": folder}
@@ -85,8 +87,8 @@ def test_report_opens_offline_and_draws_every_chart(reports, browser, artefacts,
     try:
         assert requests == [] and errors == []
         charts = page.locator(".tl-chart")
-        maps = page.locator(".tl-map-wrap svg g.country")
-        assert charts.count() + (1 if maps.count() else 0) == result["figures"]
+        drawn_svg = page.locator(".tl-map-wrap > svg")  # the world map and the PRISMA diagram
+        assert charts.count() + drawn_svg.count() == result["figures"]
         for i in range(charts.count()):
             assert charts.nth(i).locator(".main-svg").count() >= 1
         assert page.locator(".tl-empty").count() == len(result["empty"])
@@ -97,11 +99,12 @@ def test_report_opens_offline_and_draws_every_chart(reports, browser, artefacts,
 
 def test_full_report_content(reports):
     result = reports["full"]
-    assert result["empty"] == []  # GLOTIP, list data and the packaged map outlines are all there
-    # the seed figure, world x2 panels, sex, age, form, flows, pandemic, coverage, map, and one MSE chart
-    # per study; tables: sources, the interrupted time series, claims
-    assert result["figures"] == 10 + len(catalogue()["mse_lists"]["files"])
-    assert result["tables"] == 3
+    assert result["empty"] == []  # GLOTIP, list data, map outlines and a review library are all there
+    # the seed figure, world x2 panels, sex, age, form, flows, pandemic, coverage, map, one MSE chart
+    # per study, the cooperation network, lens coverage, the models, PRISMA; tables: sources, the
+    # interrupted time series, claims, the paper's Table, the frameworks, gaps, reviewer agreement
+    assert result["figures"] == 14 + len(catalogue()["mse_lists"]["files"])
+    assert result["tables"] == 7
 
 
 def test_map_draws_offline(reports, browser):
