@@ -45,6 +45,8 @@ def reports(real_data, tmp_path_factory):
         tl.ingest([real_data / item["mirror_path"]], db=store, source="mse_lists", edition=item.get("edition"))
     store.close()
     tl.review_example(db=full_db)  # the seed paper's references with the SYNTHETIC screening log
+    from tiplens._api_coding import lens_compare
+    lens_compare([real_data.parent / "seed" / "000_17f5d2a2eb818521.txt"], db=full_db)  # the three lenses
     return {"default": report(db=default_db, out=folder / "default.html", generated_at=TIME),
             "full": report(db=full_db, out=folder / "full.html", generated_at=TIME),
             "default_db": default_db, "folder": folder}
@@ -101,9 +103,10 @@ def test_full_report_content(reports):
     result = reports["full"]
     assert result["empty"] == []  # GLOTIP, list data, map outlines and a review library are all there
     # the seed figure, world x2 panels, sex, age, form, flows, pandemic, coverage, map, one MSE chart
-    # per study, the cooperation network, lens coverage, the models, PRISMA; tables: sources, the
-    # interrupted time series, claims, the paper's Table, the frameworks, gaps, reviewer agreement
-    assert result["figures"] == 14 + len(catalogue()["mse_lists"]["files"])
+    # per study, the cooperation network, lens coverage, the models, PRISMA, the coding profile;
+    # tables: sources, the interrupted time series, claims, the paper's Table, the frameworks, gaps,
+    # reviewer agreement
+    assert result["figures"] == 15 + len(catalogue()["mse_lists"]["files"])
     assert result["tables"] == 7
 
 

@@ -44,7 +44,7 @@ def test_default_store_report(default_report):
     assert result["figures"] == 4 and result["tables"] == 5
     assert "GLOTIP not loaded — run `tiplens ingest data_glotip.xlsx`" in text
     assert {e["id"] for e in result["empty"]} >= {"trends-world-all", "trends-world-balanced", "mse-none",
-                                                  "literature-prisma"}
+                                                  "literature-prisma", "literature-coding"}
     # plotly.js inlined once (its banner), no script or style loaded from elsewhere; the browser test
     # proves that opening the file requests nothing
     assert len(re.findall(r"\* plotly\.js v\d", text)) == 1
@@ -55,8 +55,8 @@ def test_every_figure_carries_its_context(default_report):
     result, text = default_report
     blocks = re.findall(r'<figure class="tl-figure[^"]*".*?</figure>', text, flags=re.DOTALL)
     # sources, coverage, the world series on two panels, claims, the hidden population, the Table,
-    # the network, the frameworks, lens coverage, gaps, models, PRISMA
-    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 13
+    # the network, the frameworks, lens coverage, gaps, models, PRISMA, the coding profile
+    assert len(blocks) == result["figures"] + result["tables"] + len(result["empty"]) == 14
     for block in blocks:
         for label in ("Source", "Edition", "Countries behind it", "Caveat"):
             assert f"<dt>{label}</dt>" in block

@@ -7,11 +7,23 @@ import re
 import pytest
 
 import tiplens as tl
+from tiplens._api_coding import lens_compare
 from tiplens._api_lens import lens_network, lens_table
 from tiplens._api_report import report
 from tiplens._api_review import review_example, review_prisma
 
 TIME = "2026-01-02T03:04:05+00:00"
+
+
+DOCUMENT = """# Cooperation
+
+States cooperate through international institutions and the Palermo Protocol to prosecute traffickers.
+NGOs and transnational advocacy networks defend the human rights of victims.
+
+# Borders
+
+National security and border control come first for sovereign states.
+"""
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +32,8 @@ def with_review(tmp_path_factory):
     db = folder / "s.duckdb"
     tl.open_store(db, with_default=True).close()
     review_example(db=db)
+    (folder / "note.md").write_text(DOCUMENT, encoding="utf-8")
+    lens_compare([folder / "note.md"], db=db)
     first = report(db=db, out=folder / "a.html", generated_at=TIME, sections=["lens", "literature"])
     again = report(db=db, out=folder / "b.html", generated_at=TIME, sections=["lens", "literature"])
     return db, first, (folder / "a.html").read_text(encoding="utf-8"), (folder / "b.html").read_bytes()
@@ -58,3 +72,11 @@ def test_literature_section_draws_prisma_from_the_log(with_review):
 def test_sections_are_deterministic(with_review):
     _, _, text, again = with_review
     assert text.encode("utf-8") == again
+
+
+def test_literature_section_profiles_the_coded_documents(with_review):
+    db, _, text, _ = with_review
+    coding = _block(text, "literature-coding")
+    profile = lens_compare(db=db)  # the coding twin, read back from the store
+    assert "Download the data behind this figure (CSV, " + str(len(profile)) + " rows)" in coding
+    assert "Cooperation" in coding and "Borders" in coding

@@ -60,7 +60,16 @@ def _load_lens_analysis(store) -> dict:
     return out
 
 
+def _load_coding(store):
+    from .._api_coding import lens_compare
+    try:
+        return lens_compare(db=store)
+    except TiplensError:
+        return None  # nothing coded with the three lenses in this store
+
+
 register_loader("lens", _load_lens)
+register_loader("coding", _load_coding)
 register_loader("lens_analysis", _load_lens_analysis)
 register_loader("review", _load_review)
 
@@ -221,8 +230,37 @@ def literature_section(data: ReportData, options: ReportOptions) -> Section:
                    views=views)
 
 
-#: Functions ``(data, options) -> list[View]`` appended to the literature section (coding profiles).
-EXTRA_LITERATURE_VIEWS: list = []
+def _coding_views(data: ReportData, options: ReportOptions) -> list[View]:
+    from ..review.codings import LENS_CAVEAT
+    profile = data.loaded("coding")
+    title = "Which theory's vocabulary dominates: coding profile by lens"
+    if profile is None or len(profile) == 0:
+        return [View(id="literature-coding", title=title,
+                     empty_reason="no documents coded with the three lenses in this store: run `tiplens codings "
+                                  "compare FILE...` (for example on the seed paper's text)")]
+    import plotly.graph_objects as go
+    lenses = [c.removesuffix("_share") for c in profile.columns if c.endswith("_share")]
+    documents = profile["document"].nunique()
+    labels = profile["section"].str.slice(0, 48)
+    if documents > 1:
+        labels = profile["document"] + ": " + labels
+    figure = go.Figure()
+    for lens in lenses:
+        figure.add_trace(go.Bar(name=lens, y=labels.tolist(), x=(100 * profile[f"{lens}_share"]).round(1).tolist(),
+                                orientation="h"))
+    figure.update_layout(barmode="group", template="plotly_white", height=160 + 42 * len(profile),
+                         title="Share of sentences carrying each lens's codes (dictionary coder), per section",
+                         xaxis_title="% of sentences", yaxis_autorange="reversed", margin={"l": 320})
+    return [View(id="literature-coding", title=title, figure=figure, table=profile.drop(columns=["caveat"]),
+                 source="the codings in this store (tiplens codings compare), shipped codebooks liberalism, "
+                        "realism and constructivism", edition="codebooks of this tiplens version",
+                 countries="—", caveat=LENS_CAVEAT,
+                 caption=f"{documents} document(s); for each section, the share of its sentences that carry at "
+                         "least one code of each theory's codebook, and the dominant lens.")]
+
+
+#: Functions ``(data, options) -> list[View]`` appended to the literature section.
+EXTRA_LITERATURE_VIEWS: list = [_coding_views]
 
 register_section("lens", "The liberal lens", lens_section, after="hidden")
 register_section("literature", "The literature", literature_section, after="lens")
