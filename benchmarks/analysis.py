@@ -6,7 +6,9 @@ pandas groupby computes the same world series from the raw CSV (the baseline a u
 without bounds, coverage or sensitivity). Process start-up is excluded. Targets on 2 cores: each
 command under 1 s; MSE with 1,000 bootstrap replicates on the six-list UK table under 30 s.
 
-    python benchmarks/analysis.py [--data ../shared/data] [--repeat 3]
+    python benchmarks/analysis.py [--data ../shared/data] [--repeat 3] [--quick]
+
+Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from run_all import figure, result_line
 
 import tiplens as tl
 
@@ -52,7 +55,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="One run of each (same targets).")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         tl.ingest([args.data / GLOTIP_CSV], db=db, edition="2025-04-14")
@@ -71,6 +77,7 @@ def main() -> None:
         verdict = "ok" if seconds < 1.0 else "MISSED"
         print(f"{name:42} {seconds:8.3f} {seconds / base:17.1f}x {'< 1 s':>7} {verdict}")
     print(f"{'plain pandas groupby (read CSV + sum)':42} {base:8.3f}")
+    figures = [figure(name, seconds, "s", target="< 1 s", baseline=base) for name, seconds in results.items()]
 
     from tiplens.analysis import mse
     from tiplens.sources import mse_lists
@@ -81,6 +88,8 @@ def main() -> None:
     print(f"{'mse bootstrap, 1,000 replicates (UK, 6 lists)':42} {seconds:8.3f} {'':>18} {'< 30 s':>7} "
           f"{'ok' if seconds < 30 else 'MISSED'}")
     print(f"Median of {args.repeat} runs; each includes opening the store and reading the observations.")
+    figures.append(figure("mse bootstrap, 1,000 replicates (UK, 6 lists)", seconds, "s", target="< 30 s"))
+    print(result_line(figures))
 
 
 if __name__ == "__main__":

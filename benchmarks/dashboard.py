@@ -13,7 +13,10 @@ and from the same 20 client threads:
 Prints p50/p95/p99 latency and errors for each, and the ratios of views to the static baseline.
 Targets: p95 at most 100 ms for the views, no errors.
 
-    python benchmarks/dashboard.py [--data ../shared/data] [--duration 30] [--clients 20]
+    python benchmarks/dashboard.py [--data ../shared/data] [--duration 30] [--clients 20] [--quick]
+
+``--quick`` shortens each phase to 10 s (same clients, same targets).
+Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from run_all import figure, result_line
 
 REPO = Path(__file__).resolve().parents[1]
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
@@ -139,7 +143,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="Seconds of each paced phase.")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=8, help="Clients of the no-think-time phase.")
+    parser.add_argument("--quick", action="store_true", help="10 s phases (same clients, same targets).")
     args = parser.parse_args()
+    if args.quick:
+        args.duration = 10.0
     import tiplens as tl
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
@@ -209,6 +216,19 @@ def main() -> None:
           f"{view_rate:.0f} req/s ({view_rate / static_rate:.2f}x), errors {flat_errors}")
     if problems:
         print(f"the server logged {len(problems)} errors, first: {problems[0]}")
+    static_p50, _, static_p99 = percentiles(paced_runs.latencies["static file"])
+    label = f"{args.clients} clients, 1 req/s, uncached"
+    print(result_line([
+        figure(f"dashboard views p95 ({label})", p95, "ms", target="<= 100 ms", baseline=static_p95),
+        figure(f"dashboard views p50 ({label})", p50, "ms", baseline=static_p50),
+        figure(f"dashboard views p99 ({label})", p99, "ms", baseline=static_p99),
+        figure(f"dashboard view errors ({len(views)} requests)", errors, "errors", target="== 0 errors",
+               baseline=paced_runs.errors.get("static file", 0)),
+        figure(f"dashboard new views/s, no think time ({args.workers} clients)", view_rate, "req/s",
+               baseline=static_rate),
+        figure("dashboard errors, no think time + server log", flat_errors + len(problems), "errors",
+               target="== 0 errors"),
+    ]))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ rules, provenance, a DuckDB transaction), so the comparison is generous to the b
 Each measurement runs in its own process so peak memory (max RSS) is its own; time is measured
 inside the process after the imports (start-up excluded). Median of ``--repeat`` runs.
 
-    python benchmarks/ingest.py [--data ../shared/data] [--repeat 3]
+    python benchmarks/ingest.py [--data ../shared/data] [--repeat 3] [--quick]
+
+Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from run_all import figure, result_line
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = {"xlsx": "unodc_glotip/data_glotip_2025-04-14.xlsx", "csv": "unodc_glotip/data_glotip_2025-04-14.csv"}
@@ -72,7 +76,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="One run of each (same targets).")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
+    figures = []
     print(f"{'file':5} {'tiplens s':>10} {'baseline s':>11} {'speed-up':>9} {'target s':>9} "
           f"{'tiplens MB':>11} {'baseline MB':>12} {'rows (tiplens/baseline)':>24}")
     for kind, rel in FILES.items():
@@ -86,8 +94,16 @@ def main() -> None:
         verdict = "ok" if t_ours <= TARGETS[kind] and m_ours < MEMORY_TARGET_MB else "MISSED"
         print(f"{kind:5} {t_ours:10.3f} {t_base:11.3f} {t_base / t_ours:8.1f}x {TARGETS[kind]:9.1f} "
               f"{m_ours:11.0f} {m_base:12.0f} {ours[0]['rows']:>12}/{base[0]['rows']:<11} {verdict}")
+        figures.append(figure(f"ingest GLOTIP 2025 {kind} into a fresh store", t_ours, "s",
+                              target=f"<= {TARGETS[kind]} s", baseline=t_base))
+        if kind == "xlsx":
+            figures.append(figure("ingest xlsx: times faster than read_excel baseline", t_base / t_ours, "x",
+                                  target=">= 3 x"))
+        figures.append(figure(f"ingest {kind}: peak memory (max RSS)", m_ours, "MB",
+                              target=f"< {MEMORY_TARGET_MB} MB", baseline=m_base))
     print(f"targets: xlsx <= 1.5 s and >= 3x faster than baseline; csv <= 0.5 s; peak memory < "
           f"{MEMORY_TARGET_MB} MB. Median of {args.repeat} runs; max RSS of each process.")
+    print(result_line(figures))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ On a machine whose cores are busy with other processes, OpenBLAS's worker thread
 other (a 2,252 x 23 SVD took 0.37 s with the default threads and 0.001 s with one under load 7 on
 2 cores): compare with ``OPENBLAS_NUM_THREADS=1``, which the output reports.
 
-    [OPENBLAS_NUM_THREADS=1] python benchmarks/lens.py [--data ../shared/data] [--repeat 3]
+    [OPENBLAS_NUM_THREADS=1] python benchmarks/lens.py [--data ../shared/data] [--repeat 3] [--quick]
+
+Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from run_all import figure, result_line
 
 import tiplens as tl
 
@@ -106,7 +109,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="One run of each after the warm-up (same target).")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
     warnings.simplefilter("ignore")
     from tiplens import _api_lens_analysis as lens
     from tiplens.lens.models import fit_hypotheses
@@ -162,6 +168,13 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end.")
     print(f"Median of {args.repeat} runs after a warm-up; each cold row includes opening the store and building "
           f"the panel; the suite reads the panel once; the statsmodels baseline starts from the frame in memory.")
+    figures = [figure("lens suite in one process (network, coverage, gaps, models)", suite_seconds, "s",
+                      target="< 3 s")]
+    for name, seconds in rows.items():
+        figures.append(figure(name + ", cold", seconds, "s",
+                              baseline=baseline if name.startswith("lens models") else None))
+    figures.append(figure("lens models, fitting only (vs plain statsmodels)", fit_only, "s", baseline=baseline))
+    print(result_line(figures))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ the same run, the baseline: a Python process that writes ONE plotly figure with
 median wall time and file size of each and their ratios. Targets on 2 cores: at most 5 s and at
 most 10 MB. With ``--full`` it also times the report of a store with GLOTIP 2025 and the MSE lists.
 
-    python benchmarks/report.py [--repeat 5] [--full] [--data ../shared/data]
+    python benchmarks/report.py [--repeat 5] [--full] [--data ../shared/data] [--quick]
+
+Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from run_all import figure, result_line
 
 REPO = Path(__file__).resolve().parents[1]
 TIPLENS = Path(sys.executable).with_name("tiplens")
@@ -51,7 +55,10 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also time a store with GLOTIP and the MSE lists")
     parser.add_argument("--data", type=Path,
                         default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
+    parser.add_argument("--quick", action="store_true", help="Two runs of each (same targets).")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 2
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         db = tmp / "default.duckdb"
@@ -84,6 +91,15 @@ def main() -> None:
                                    max(1, args.repeat // 2))
             print(f"{'tiplens report (GLOTIP + MSE lists)':40s}{full_s:8.2f}{full_cpu:8.2f}"
                   f"{full_out.stat().st_size / 1e6:9.2f}")
+        figures = [
+            figure("report from the embedded default, whole process (wall)", report_s, "s", target="<= 5 s",
+                   baseline=base_s),
+            figure("report, CPU time of the process", report_cpu, "s", baseline=base_cpu),
+            figure("report file size", size / 1e6, "MB", target="<= 10 MB", baseline=base_size / 1e6),
+        ]
+        if args.full:
+            figures.append(figure("report with GLOTIP + MSE lists, whole process (wall)", full_s, "s"))
+    print(result_line(figures))
 
 
 if __name__ == "__main__":
