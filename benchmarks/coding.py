@@ -124,6 +124,12 @@ def main() -> None:
     print(f"peak memory after the dictionary coder: {dict_peak:,.0f} MB")
     total = peak_mb()
     print(f"peak memory of the whole run: {total:,.0f} MB (target < 1,024 MB) {'ok' if total < 1024 else 'MISSED'}")
+    from run_all import figure, result_line
+    figures = [figure(f"coding: {name} (sentences/s)", n / seconds, "sent/s",
+                      None if target is None else f">= {target}", baseline=n / base)
+               for name, seconds, target in rows]
+    figures.append(figure("coding: peak memory", total, "MB", "< 1024"))
+    print(result_line(figures))
 
 
 if __name__ == "__main__":
