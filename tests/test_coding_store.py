@@ -191,8 +191,9 @@ def test_export_tables(store, tmp_path):
 
 
 def test_export_neutralises_formulas():
-    frame = coding._neutralise_formulas(pd.DataFrame({"text": ["=1+1", "plain", "@SUM(A1)"], "n": [1, 2, 3]}))
-    assert frame["text"].tolist() == ["'=1+1", "plain", "'@SUM(A1)"]
+    from tiplens._spreadsheet import safe_frame  # the one rule every CSV/Excel export uses
+    frame = safe_frame(pd.DataFrame({"text": ["=1+1", "plain", "@SUM(A1)", ' "=2'], "n": [1, 2, 3, 4]}))
+    assert frame["text"].tolist() == ["'=1+1", "plain", "'@SUM(A1)", "' \"=2"]
 
 
 def test_codebook_import_export_and_resolution(store, tmp_path):

@@ -12,6 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from ._spreadsheet import safe_frame
 from .errors import TiplensError
 from .review import codings as _codings
 from .review.codebooks import SHIPPED, Codebook, codes_table, parse_codebook, read_codebook_file, shipped_codebook
@@ -207,16 +208,6 @@ def codings_quotes(*, db=None, codebook: str | None = "liberalism", method: str 
     return _codings.quotes(frame, segments, codes)
 
 
-def _neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    # Spreadsheet programs run a cell that starts with = + - @ as a formula; quoted text cannot run.
-    frame = frame.copy()
-    for column in frame.columns:
-        if frame[column].dtype == object or str(frame[column].dtype).startswith(("str", "string")):
-            frame[column] = [("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
-                             for v in frame[column]]
-    return frame
-
-
 def codings_export(path: str | Path, *, db=None, table: str = "codings", codebook: str | None = "liberalism",
                    method: str | None = None, accepted: bool = False) -> dict:
     """Write a codings table to ``path`` (.csv, .parquet or .xlsx by suffix).
@@ -245,7 +236,7 @@ def codings_export(path: str | Path, *, db=None, table: str = "codings", codeboo
     else:
         frame = codings_quotes(db=db, codebook=codebook, method=method, accepted=accepted)
     if Path(path).suffix.lower() in (".csv", ".xlsx"):
-        frame = _neutralise_formulas(frame)
+        frame = safe_frame(frame)
     written = write_table(frame.reset_index(drop=True), path)
     return {"path": str(written), "table": table, "rows": len(frame)}
 

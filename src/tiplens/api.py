@@ -89,12 +89,17 @@ def panel_columns() -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as CSV, Parquet or Excel, chosen by the file's suffix."""
+    """Write a table as CSV, Parquet or Excel, chosen by the file's suffix.
+
+    CSV and Excel cells that a spreadsheet would run as a formula are marked as text (see
+    :mod:`tiplens._spreadsheet`); Parquet keeps the values as they are.
+    """
+    from ._spreadsheet import safe_frame
     path = Path(path)
     suffix = path.suffix.lower()
-    writers = {".csv": lambda p: frame.to_csv(p, index=False),
+    writers = {".csv": lambda p: safe_frame(frame).to_csv(p, index=False),
                ".parquet": lambda p: frame.to_parquet(p, index=False),
-               ".xlsx": lambda p: frame.to_excel(p, index=False, engine="openpyxl")}
+               ".xlsx": lambda p: safe_frame(frame).to_excel(p, index=False, engine="openpyxl")}
     if suffix not in writers:
         raise TiplensError(f"{path}: unknown output format {suffix or '(none)'}; use .csv, .parquet or .xlsx")
     if not path.parent.exists():

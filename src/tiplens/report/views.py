@@ -36,7 +36,6 @@ COVERAGE_CAVEAT = ("A country counts as reporting in a year when the source has 
                    "it; a censored '<5' cell counts as reported. Coverage says who published, not how "
                    "complete or comparable the national figures are.")
 #: Characters that make a spreadsheet read a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -122,17 +121,10 @@ class View:
 
 
 def safe_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells cannot be read as spreadsheet formulas.
-
-    A text cell that starts with ``= + - @``, a tab or a carriage return gets a leading apostrophe
-    (the OWASP advice for CSV injection); numbers are left as they are.
-    """
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v)
-    return out
+    """A copy of ``frame`` whose text cells cannot be read as spreadsheet formulas (the one rule of
+    :mod:`tiplens._spreadsheet`, shared with the dashboard's downloads and the coding exports)."""
+    from .._spreadsheet import safe_frame
+    return safe_frame(frame)
 
 
 def _format_number(value: float) -> str:

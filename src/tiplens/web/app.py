@@ -10,6 +10,7 @@ downloads the table behind a view.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
@@ -35,6 +36,37 @@ TOKEN_COOKIE = "tiplens_token"
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
                            "'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+#: The largest request body accepted (the reload form holds one short field).
+MAX_BODY_BYTES = 16 * 1024
+#: The longest path plus query string accepted (the longest filter address is a few hundred bytes).
+MAX_TARGET_BYTES = 8 * 1024
+#: The most header bytes accepted (names and values together).
+MAX_HEADER_BYTES = 32 * 1024
+#: Host names answered without a token besides loopback addresses. "testserver" is the name
+#: Starlette's TestClient sends; no public DNS name ends like that, so a web page cannot use it.
+LOCAL_HOST_NAMES = frozenset({"localhost", "testserver"})
+
+
+def is_local_host_header(host: str) -> bool:
+    """True if a Host header names this machine's loopback interface (``127.0.0.1:8000``,
+    ``localhost``, ``[::1]:8000``...).
+
+    Without a token this is what keeps other web sites out: a page on evil.example can point its
+    own name at 127.0.0.1 (DNS rebinding) and read the dashboard through the user's browser, but
+    the browser then sends ``Host: evil.example``.
+    """
+    name = host.strip().lower()
+    if name.startswith("["):  # [IPv6]:port
+        name = name[1:name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    name = name.rstrip(".")
+    if name in LOCAL_HOST_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def plotly_js_path() -> Path:
@@ -67,8 +99,10 @@ def create_app(db: StoreLike = None, token: str | None = None, *,
     The store is read at once and closed (see :mod:`tiplens.web.data`); ``POST /reload`` reads it
     again. With ``token``, every request must carry it: ``?token=...`` once (the app then sets a
     cookie), the cookie, or an ``Authorization: Bearer`` header; without it the answer is 401, with a
-    wrong one 403. ``busy_timeout`` is how long a reload waits for a store that another process
-    is writing before it answers 503 and keeps the data it has.
+    wrong one 403. Without ``token``, only requests whose Host header names the loopback interface
+    are answered (others get 421: see :func:`is_local_host_header`). Request bodies over
+    ``MAX_BODY_BYTES`` get 413. ``busy_timeout`` is how long a reload waits for a store that
+    another process is writing before it answers 503 and keeps the data it has.
     """
     holder = DataHolder(db)
     env = _environment()
@@ -89,6 +123,12 @@ def create_app(db: StoreLike = None, token: str | None = None, *,
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
+        # sizes first: nothing of an oversized request is read, parsed or echoed
+        target = len(request.scope.get("raw_path") or b"") + len(request.scope.get("query_string") or b"")
+        if target > MAX_TARGET_BYTES:
+            return _plain_error(414, f"Address too long (at most {MAX_TARGET_BYTES:,} bytes).")
+        if sum(len(k) + len(v) for k, v in request.scope.get("headers", ())) > MAX_HEADER_BYTES:
+            return _plain_error(431, f"Request headers too large (at most {MAX_HEADER_BYTES:,} bytes).")
         supplied = None
         if token is not None:
             header = request.headers.get("authorization", "")
@@ -99,6 +139,13 @@ def create_app(db: StoreLike = None, token: str | None = None, *,
                                          "`tiplens serve` printed (it ends in ?token=...).")
             if not secrets.compare_digest(supplied.encode(), token.encode()):
                 return _plain_error(403, "Wrong access token: open the address that `tiplens serve` printed.")
+        elif not is_local_host_header(request.headers.get("host", "")):
+            return _plain_error(421, "This dashboard runs without an access token, so it answers only to "
+                                     "addresses of this machine (127.0.0.1, localhost). To reach it from "
+                                     "elsewhere, start it with --host and a --token.")
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return _plain_error(413, f"Request body too large (at most {MAX_BODY_BYTES:,} bytes).")
         if request.method == "POST":
             origin = request.headers.get("origin")
             if origin and origin.split("://", 1)[-1] != request.headers.get("host", ""):
@@ -128,9 +175,14 @@ def create_app(db: StoreLike = None, token: str | None = None, *,
 
     @app.post("/reload")
     async def reload(request: Request):
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        body = b""
+        async for chunk in request.stream():  # a chunked body declares no length: count it
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _plain_error(413, f"Request body too large (at most {MAX_BODY_BYTES:,} bytes).")
+        form = parse_qs(body.decode("utf-8", "replace"))
         target = form.get("next", ["/"])[0]
-        if not target.startswith("/") or target.startswith("//"):  # only back to a page of this server
+        if target not in PAGES:  # only back to a page of this server ("/\\evil.example" is another site)
             target = "/"
         try:
             data = await run_in_threadpool(holder.reload, timeout=busy_timeout)

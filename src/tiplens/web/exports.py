@@ -2,9 +2,10 @@
 
 A spreadsheet treats a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
 return before them) as a formula, so a country name or a reference title crafted that way would run
-when the download is opened. Every text cell and column name that starts with one of those
-characters gets a leading apostrophe, which spreadsheets read as "this is text". Numbers stay numbers
-(a negative count is a number, not a formula).
+when the download is opened. Some spreadsheets drop leading blanks and quotes when they import a
+CSV file, so a formula character after those counts too. Every such text cell and column name
+(text, categorical or mixed columns alike) gets a leading apostrophe, which spreadsheets read as
+"this is text". Numbers stay numbers (a negative count is a number, not a formula).
 """
 
 from __future__ import annotations
@@ -14,31 +15,11 @@ import re
 
 import pandas as pd
 
-#: Characters that make a spreadsheet cell a formula when they come first.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from .._spreadsheet import FORMULA_STARTS, neutralise, safe_frame  # noqa: F401  (re-exported)
+
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def neutralise(value):
-    """``value`` with a leading apostrophe if it is text a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells and column names cannot start a formula."""
-    out = frame.copy()
-    out.columns = [neutralise(str(c)) for c in out.columns]
-    for column in out.columns:
-        values = out[column]
-        if isinstance(values.dtype, pd.DatetimeTZDtype):  # Excel has no time zones: write UTC
-            out[column] = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            out[column] = values.map(neutralise, na_action="ignore").astype(object)
-    return out
 
 
 def to_bytes(frame: pd.DataFrame, fmt: str, *, sheet: str = "data") -> bytes:

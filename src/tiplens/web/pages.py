@@ -77,11 +77,17 @@ class Filters:
         return value
 
     def check_names(self) -> None:
-        """Refuse parameters that no control and no common parameter uses."""
+        """Refuse parameters that no control and no common parameter uses, and any given twice
+        (which of two values a page would use is not obvious from the address)."""
         known = {c.name for c in self.controls} | set(COMMON_PARAMETERS)
         unknown = sorted(set(self.params.keys()) - known)
         if unknown:
             raise UnknownParameterError(unknown, [c.name for c in self.controls])
+        getlist = getattr(self.params, "getlist", None)
+        repeated = [name for name in self.params if getlist is not None and len(getlist(name)) > 1]
+        if repeated:
+            raise TiplensError(f"{repeated[0]} is given {len(getlist(repeated[0]))} times in the address: "
+                               "give each filter once")
 
 
 @dataclass
