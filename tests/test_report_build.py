@@ -163,3 +163,26 @@ def test_loaders_read_while_the_store_is_open(default_db, tmp_path):
     expected = len(store.files())
     store.close()
     assert seen["files"] == expected > 0
+
+
+def _pid_of_loader(store):
+    import os
+    return os.getpid()
+
+
+def test_background_loaders_run_in_a_second_process_only_on_a_read_only_store(default_db):
+    import os
+    before = (dict(build.LOADERS), set(build.BACKGROUND_LOADERS))
+    try:
+        build.register_loader("pid", _pid_of_loader, background=True)
+        with tl.open_store(default_db, read_only=True) as store:
+            data = build.ReportData.from_store(store)
+        assert data.loaded("pid") != os.getpid()  # ran beside this process, on the same file
+        with tl.open_store(default_db) as store:  # a writer holds the lock: the work stays here
+            data = build.ReportData.from_store(store)
+        assert data.loaded("pid") == os.getpid()
+    finally:
+        build.LOADERS.clear()
+        build.LOADERS.update(before[0])
+        build.BACKGROUND_LOADERS.clear()
+        build.BACKGROUND_LOADERS.update(before[1])

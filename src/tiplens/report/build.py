@@ -87,10 +87,19 @@ class ReportData:
     @classmethod
     def from_store(cls, store, record_names: tuple[str, ...] = ("mse_lists", "frameworks")) -> ReportData:
         """Read the observations, countries, files, the named record tables and every registered
-        loader's data (:func:`register_loader`) from an open store; the store can be closed after."""
-        return cls(store.observations(), store.countries(), store.files(),
-                   {name: store.records(name) for name in record_names},
-                   {name: load(store) for name, load in LOADERS.items()})
+        loader's data (:func:`register_loader`) from an open store; the store can be closed after.
+
+        Loaders registered with ``background=True`` run in a second process while this one reads
+        the rest (a read-only store file can be opened by several processes at once); with a store
+        opened for writing, or if the second process fails to start, they run here.
+        """
+        pending = _start_background(store)
+        loaded = {name: load(store) for name, load in LOADERS.items() if name not in BACKGROUND_LOADERS}
+        data = cls(store.observations(), store.countries(), store.files(),
+                   {name: store.records(name) for name in record_names}, loaded)
+        for name, result in _finish_background(pending, store).items():
+            data._loaded[name] = result
+        return data
 
     def records(self, name: str) -> pd.DataFrame:
         """A record table read at load time (empty when the store has none)."""
@@ -119,11 +128,60 @@ class ReportData:
 #: name -> function(store) returning what a section needs from the store beyond observations, countries,
 #: files and records (e.g. the knowledge-base or review tables read with ``store.read_rows``).
 LOADERS: dict[str, Callable] = {}
+#: Loaders that may run in a second process (module-level functions, picklable results).
+BACKGROUND_LOADERS: set[str] = set()
 
 
-def register_loader(name: str, load: Callable) -> None:
-    """Read ``load(store)`` while the report's store is open; sections get it as ``data.loaded(name)``."""
+def register_loader(name: str, load: Callable, *, background: bool = False) -> None:
+    """Read ``load(store)`` while the report's store is open; sections get it as ``data.loaded(name)``.
+
+    ``background=True`` lets a slow loader (model fits) run in a second process, in parallel with
+    the rest of the reading: ``load`` must then be a module-level function and its result picklable.
+    """
     LOADERS[name] = load
+    if background:
+        BACKGROUND_LOADERS.add(name)
+    else:
+        BACKGROUND_LOADERS.discard(name)
+
+
+def _run_loader_on_path(module: str, function: str, path: str):
+    """In the second process: open the store read-only and run one loader."""
+    from importlib import import_module
+
+    from ..store import open_store
+    load = getattr(import_module(module), function)
+    with open_store(path, read_only=True) as store:
+        return load(store)
+
+
+def _start_background(store) -> dict:
+    if not BACKGROUND_LOADERS or not getattr(store, "read_only", False):
+        return {}
+    try:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        futures = {name: pool.submit(_run_loader_on_path, LOADERS[name].__module__, LOADERS[name].__name__,
+                                     str(store.path)) for name in sorted(BACKGROUND_LOADERS)}
+    except (OSError, RuntimeError, ImportError):
+        return {}
+    return {"pool": pool, "futures": futures}
+
+
+def _finish_background(pending: dict, store) -> dict:
+    results = {}
+    futures = pending.get("futures", {})
+    for name in BACKGROUND_LOADERS:
+        try:
+            results[name] = futures[name].result() if name in futures else LOADERS[name](store)
+        except TiplensError:
+            raise
+        except Exception:  # noqa: BLE001  (a broken second process: do the work here instead)
+            results[name] = LOADERS[name](store)
+    if "pool" in pending:
+        pending["pool"].shutdown(wait=True)
+    return results
 
 
 # -- the registry ------------------------------------------------------------------------------------

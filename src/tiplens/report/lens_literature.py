@@ -70,7 +70,7 @@ def _load_coding(store):
 
 register_loader("lens", _load_lens)
 register_loader("coding", _load_coding)
-register_loader("lens_analysis", _load_lens_analysis)
+register_loader("lens_analysis", _load_lens_analysis, background=True)
 register_loader("review", _load_review)
 
 
