@@ -148,8 +148,15 @@ def parse_codebook(data, source: str) -> Codebook:
     if not isinstance(raw_codes, list) or not raw_codes:
         raise TiplensError(f"{source}: codebook {name} has no codes (a list under 'codes:')")
     coders = data.get("coders") or {}
-    if not isinstance(coders, dict):
-        raise TiplensError(f"{source}: 'coders' must be a mapping such as {DEFAULT_CODERS}")
+    # Settings are single values: a nested structure here could be an alias bomb that every
+    # reader printing the codebook (codebook show --json) would expand.
+    if not isinstance(coders, dict) or not all(
+            isinstance(coder, str) and isinstance(settings, dict)
+            and all(isinstance(key, str) and isinstance(value, (str, int, float, bool)) for key, value in
+                    settings.items())
+            for coder, settings in coders.items()):
+        raise TiplensError(f"{source}: 'coders' must map each coder to its settings (single values), such as "
+                           f"{DEFAULT_CODERS}")
     codes, seen = [], set()
     for number, entry in enumerate(raw_codes, start=1):
         if not isinstance(entry, dict):
@@ -216,6 +223,10 @@ def read_codebook_file(path: str | Path) -> Codebook:
         raise TiplensError(f"{path}:{line} not valid YAML ({getattr(exc, 'problem', exc)})") from None
     except UnicodeDecodeError:
         raise TiplensError(f"{path}: not UTF-8 text; save the codebook as UTF-8") from None
+    except RecursionError:
+        # the YAML composer recurses once per nesting level; no codebook nests more than a few
+        raise TiplensError(f"{path}: nested too deeply to be a codebook (lists or mappings inside each other "
+                           "hundreds of levels deep)") from None
     book = parse_codebook(data, str(path))
     return Codebook(**{**book.__dict__, "origin": str(path)})
 
@@ -251,12 +262,13 @@ def codes_table(book: Codebook) -> pd.DataFrame:
     """One row per code: code, name, parent, top (top-level ancestor), level, definition,
     when_to_use, when_not_to_use, keywords and examples (joined by '; ') and their counts."""
     rows = []
+    parents = {c.code: c.parent for c in book.codes}  # one lookup table: a long codebook stays linear
     for item in book.codes:
-        level, current = 0, item.parent
-        while current:
+        level, top = 0, item.code
+        while parents.get(top):
             level += 1
-            current = book.code(current).parent
-        rows.append({"code": item.code, "name": item.name, "parent": item.parent, "top": book.top_level(item.code),
+            top = parents[top]
+        rows.append({"code": item.code, "name": item.name, "parent": item.parent, "top": top,
                      "level": level, "definition": item.definition, "when_to_use": item.when_to_use,
                      "when_not_to_use": item.when_not_to_use, "keywords": "; ".join(item.keywords),
                      "patterns": "; ".join(item.patterns), "examples": "; ".join(item.examples),

@@ -20,6 +20,9 @@ from ..errors import InputFileError, TiplensError
 TEXT_SUFFIXES = (".txt", ".text")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 PDF_SUFFIXES = (".pdf",)
+#: A PDF with more pages is refused: pypdf extracts some 20 pages a second, so a small file that
+#: repeats one page a hundred thousand times would otherwise keep ``tiplens code`` busy for hours.
+MAX_PDF_PAGES = 3000
 
 #: Columns of the segment table that :func:`read_document` returns.
 SEGMENT_FIELDS = ["document", "segment", "paragraph", "sentence", "section", "page", "char_start",
@@ -72,7 +75,6 @@ def document_format(path: str | Path) -> str:
 
 def _read_pdf(path: Path) -> list[str]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     if path.stat().st_size == 0:
         raise InputFileError(path, "the PDF file is empty (0 bytes)", "Give the complete file")
@@ -81,11 +83,16 @@ def _read_pdf(path: Path) -> list[str]:
         if reader.is_encrypted:
             raise InputFileError(path, "the PDF is encrypted (password-protected)",
                                  "Save an unprotected copy (for example print to PDF) and code that")
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise InputFileError(path, f"the PDF has {len(reader.pages)} pages; tiplens codes at most "
+                                       f"{MAX_PDF_PAGES} pages of one document",
+                                 "Split it into parts (for example with qpdf --split-pages) and code those")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputFileError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError) as exc:
-        raise InputFileError(path, f"not a readable PDF ({exc.__class__.__name__}: {exc})",
+    except Exception as exc:  # noqa: BLE001 - pypdf on a damaged file raises nearly anything (LimitReachedError,
+        # RecursionError, IndexError, zlib and struct errors ...): each means this file cannot be read as a PDF
+        raise InputFileError(path, f"not a readable PDF ({exc.__class__.__name__}: {str(exc)[:200]})",
                              "Check that the file is a complete, uncorrupted PDF") from None
     if not pages:
         raise InputFileError(path, "the PDF has no pages", "Give a PDF with content")

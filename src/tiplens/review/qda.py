@@ -48,6 +48,8 @@ def _split_description(text: str) -> tuple[str, dict | None, str | None]:
         extra = yaml.safe_load(block)
     except yaml.YAMLError as exc:
         return definition.strip(), None, f"the tiplens block is not valid YAML ({exc})"
+    except RecursionError:
+        return definition.strip(), None, "the tiplens block is nested too deeply"
     if not isinstance(extra, dict):
         return definition.strip(), None, "the tiplens block is not a mapping"
     return definition.strip(), extra, None
@@ -117,8 +119,10 @@ def read_qdc(path: str | Path) -> Codebook:
             meta = extra
             break
     entries: list[dict] = []
-
-    def walk(element, parent_id):
+    # Depth first, in document order, without recursion: a file may nest codes thousands deep.
+    pending = [(top, None) for top in reversed(root.findall("q:Codes/q:Code", _NS))]
+    while pending:
+        element, parent_id = pending.pop()
         name = element.get("name") or ""
         definition, extra, problem = _split_description(element.findtext("q:Description", default="",
                                                                          namespaces=_NS))
@@ -130,17 +134,13 @@ def read_qdc(path: str | Path) -> Codebook:
                                                                   "keywords", "patterns", "examples")})
         # The parent comes from the nesting, so a code moved in another program keeps its new place.
         entries.append(entry)
-        for child in element.findall("q:Code", _NS):
-            walk(child, entry["code"])
-
-    for top in root.findall("q:Codes/q:Code", _NS):
-        walk(top, None)
+        pending.extend((child, entry["code"]) for child in reversed(element.findall("q:Code", _NS)))
     if not entries:
         raise TiplensError(f"{path}: the codebook has no codes")
     order = meta.get("order")
-    if order:
-        rank = {code: i for i, code in enumerate(order)}
-        entries.sort(key=lambda e: rank.get(e["code"], len(rank)))
+    if isinstance(order, list):  # only a list of identifiers orders the codes; anything else is ignored
+        rank = {code: i for i, code in enumerate(order) if isinstance(code, str)}
+        entries.sort(key=lambda e: rank.get(e["code"], len(rank)) if isinstance(e["code"], str) else len(rank))
     data = {"name": meta.get("codebook") or _slug(path.stem), "version": str(meta.get("version") or "1.0"),
             "title": meta.get("title") or "", "description": meta.get("description") or "",
             "source": meta.get("source") or "", "coders": meta.get("coders") or {}, "codes": entries}

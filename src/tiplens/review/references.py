@@ -182,6 +182,26 @@ def _record(*, key, line, entry_type, title, authors, year, doi, journal, abstra
     }
 
 
+#: Field values longer than this are kept as written, not LaTeX-decoded: pylatexenc needs about
+#: 10 microseconds a character, so a runaway value (an unclosed brace swallowing the rest of a
+#: file, a pasted full text) would take minutes.
+LATEX_DECODE_LIMIT = 20_000
+# Only these make LaTeX differ from plain text (commands, groups, math, ties, comments, dashes, quotes).
+_LATEX_MARKUP = re.compile(r"[\\{}$~%&#^_`]|--|''")
+
+
+def _latex_decoding():
+    from bibtexparser import middlewares
+
+    class BoundedLatexDecoding(middlewares.LatexDecodingMiddleware):
+        def _transform_python_value_string(self, python_string: str) -> tuple[str, str]:
+            if len(python_string) > LATEX_DECODE_LIMIT or not _LATEX_MARKUP.search(python_string):
+                return python_string, ""
+            return super()._transform_python_value_string(python_string)
+
+    return BoundedLatexDecoding()
+
+
 def read_bibtex(path: Path) -> list[dict]:
     """Entries of a BibTeX file; a syntax error names the line where the broken entry starts."""
     import bibtexparser
@@ -193,7 +213,7 @@ def read_bibtex(path: Path) -> list[dict]:
     level, parser_log.level = parser_log.level, logging.ERROR
     try:
         library = bibtexparser.parse_string(
-            text, append_middleware=[middlewares.LatexDecodingMiddleware(), middlewares.SeparateCoAuthors()])
+            text, append_middleware=[_latex_decoding(), middlewares.SeparateCoAuthors()])
     finally:
         parser_log.setLevel(level)
     if library.failed_blocks:
