@@ -166,6 +166,10 @@ def _model_views(data: ReportData, options: ReportOptions) -> list[View]:
     waiting = [f"H{m['number']}: {m['message']}" for m in models if m["status"] != "fitted"]
     if not fitted:
         return [View(id="lens-models", title=title, empty_reason=" ".join(waiting))]
+    # The iterative fixed-effects solver's results differ between runs in the eighth decimal (p-values
+    # too): rounded well below any reported precision, the same inputs give the same document.
+    fitted = [dict(m, coefficients=m["coefficients"].round(
+        {"estimate": 6, "std_error": 6, "ci_low": 6, "ci_high": 6, "p_value": 4})) for m in fitted]
     table = pd.concat([m["coefficients"].assign(hypothesis=m["number"], model=m["title"]) for m in fitted],
                       ignore_index=True)
     caveats = sorted({c for m in fitted for c in m["caveats"]})
