@@ -64,7 +64,7 @@ def report(db=None, out: str | os.PathLike = "tiplens-report.html", *, pdf: bool
         sections=list(sections) if sections else None,
         boundaries_path=str(boundaries) if boundaries else None))
     with using_store(db, read_only=True) as store:
-        data = build.ReportData.from_store(store)
+        data = build.ReportData.from_store(store, sections=options.sections)
     sections_built = build.build_sections(data, options)
     from ._version import __version__
     text = build.render_html(sections_built, generated_at=generated_at or build.now_text(), options=options,

@@ -83,22 +83,29 @@ class ReportData:
         self._loaded = dict(loaded or {})
         self.glotip = observations[observations["source"].eq("glotip")] if len(observations) else observations
         self._cache: dict = {}
+        self._pending: dict = {}
+        self._store_path: str | None = None
 
     @classmethod
-    def from_store(cls, store, record_names: tuple[str, ...] = ("mse_lists", "frameworks")) -> ReportData:
+    def from_store(cls, store, record_names: tuple[str, ...] = ("mse_lists", "frameworks"),
+                   sections: list[str] | None = None) -> ReportData:
         """Read the observations, countries, files, the named record tables and every registered
         loader's data (:func:`register_loader`) from an open store; the store can be closed after.
 
         Loaders registered with ``background=True`` run in a second process while this one reads
         the rest (a read-only store file can be opened by several processes at once); with a store
-        opened for writing, or if the second process fails to start, they run here.
+        opened for writing, or if the second process fails to start, they run here. ``sections``
+        (ids) skips the loaders registered for other sections.
         """
-        pending = _start_background(store)
-        loaded = {name: load(store) for name, load in LOADERS.items() if name not in BACKGROUND_LOADERS}
+        wanted = {name for name in LOADERS if sections is None or LOADER_SECTIONS.get(name) in (None, *sections)}
+        pending = _start_background(store, wanted & BACKGROUND_LOADERS)
+        loaded = {name: LOADERS[name](store) for name in wanted - BACKGROUND_LOADERS}
         data = cls(store.observations(), store.countries(), store.files(),
                    {name: store.records(name) for name in record_names}, loaded)
-        for name, result in _finish_background(pending, store).items():
-            data._loaded[name] = result
+        if pending:  # collected when a section first asks (the other sections are built meanwhile)
+            data._pending, data._store_path = pending, str(store.path)
+        else:
+            data._loaded.update({name: LOADERS[name](store) for name in wanted & BACKGROUND_LOADERS})
         return data
 
     def records(self, name: str) -> pd.DataFrame:
@@ -107,6 +114,9 @@ class ReportData:
 
     def loaded(self, name: str):
         """What the loader registered as ``name`` returned (None when it was not registered)."""
+        if name not in self._loaded and name in self._pending.get("futures", {}):
+            self._loaded.update(_finish_background(self._pending, self._store_path))
+            self._pending = {}
         return self._loaded.get(name)
 
     @property
@@ -130,15 +140,19 @@ class ReportData:
 LOADERS: dict[str, Callable] = {}
 #: Loaders that may run in a second process (module-level functions, picklable results).
 BACKGROUND_LOADERS: set[str] = set()
+#: loader name -> the section that needs it (loaders of sections left out are not run).
+LOADER_SECTIONS: dict[str, str] = {}
 
 
-def register_loader(name: str, load: Callable, *, background: bool = False) -> None:
+def register_loader(name: str, load: Callable, *, background: bool = False, section: str | None = None) -> None:
     """Read ``load(store)`` while the report's store is open; sections get it as ``data.loaded(name)``.
 
     ``background=True`` lets a slow loader (model fits) run in a second process, in parallel with
     the rest of the reading: ``load`` must then be a module-level function and its result picklable.
     """
     LOADERS[name] = load
+    if section is not None:
+        LOADER_SECTIONS[name] = section
     if background:
         BACKGROUND_LOADERS.add(name)
     else:
@@ -155,32 +169,36 @@ def _run_loader_on_path(module: str, function: str, path: str):
         return load(store)
 
 
-def _start_background(store) -> dict:
-    if not BACKGROUND_LOADERS or not getattr(store, "read_only", False):
+def _start_background(store, names: set[str]) -> dict:
+    if not names or not getattr(store, "read_only", False):
         return {}
     try:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         futures = {name: pool.submit(_run_loader_on_path, LOADERS[name].__module__, LOADERS[name].__name__,
-                                     str(store.path)) for name in sorted(BACKGROUND_LOADERS)}
+                                     str(store.path)) for name in sorted(names)}
     except (OSError, RuntimeError, ImportError):
         return {}
     return {"pool": pool, "futures": futures}
 
 
-def _finish_background(pending: dict, store) -> dict:
-    results = {}
-    futures = pending.get("futures", {})
-    for name in BACKGROUND_LOADERS:
+def _finish_background(pending: dict, store_path: str) -> dict:
+    """The background loaders' results; a loader whose second process failed runs here instead."""
+    results, failed = {}, []
+    for name, future in pending.get("futures", {}).items():
         try:
-            results[name] = futures[name].result() if name in futures else LOADERS[name](store)
+            results[name] = future.result()
         except TiplensError:
             raise
         except Exception:  # noqa: BLE001  (a broken second process: do the work here instead)
-            results[name] = LOADERS[name](store)
+            failed.append(name)
     if "pool" in pending:
-        pending["pool"].shutdown(wait=True)
+        pending["pool"].shutdown(wait=False)
+    if failed:
+        from ..store import open_store
+        with open_store(store_path, read_only=True) as store:
+            results.update({name: LOADERS[name](store) for name in failed})
     return results
 
 

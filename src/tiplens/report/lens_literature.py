@@ -68,10 +68,10 @@ def _load_coding(store):
         return None  # nothing coded with the three lenses in this store
 
 
-register_loader("lens", _load_lens)
-register_loader("coding", _load_coding)
-register_loader("lens_analysis", _load_lens_analysis, background=True)
-register_loader("review", _load_review)
+register_loader("lens", _load_lens, section="lens")
+register_loader("coding", _load_coding, section="literature")
+register_loader("lens_analysis", _load_lens_analysis, background=True, section="lens")
+register_loader("review", _load_review, section="literature")
 
 
 # -- the liberal lens ----------------------------------------------------------------------------------
