@@ -2,7 +2,7 @@
 
 They read what :mod:`tiplens.lens` and :mod:`tiplens.review` compute (the knowledge base, the
 cooperation network, coverage and the hypothesis models; the review library, its screening log
-and the coding of the seed paper) through loaders that run while the report's store is open, and
+and the documents coded with the three theory codebooks) through loaders that run while the report's store is open, and
 turn it into views. Importing this module registers both sections (after "hidden").
 """
 
@@ -20,16 +20,21 @@ KB_SOURCE = "tiplens cooperation knowledge base (package YAML; every entry cites
 
 
 # -- loaders (the store is open while they run) ----------------------------------------------------------
-def _load_lens(store) -> dict:
-    from .._api_lens import lens_network, lens_table
+def _each(computations: dict) -> dict:
+    """Run each computation; a user-fixable failure becomes that view's explanation, not the report's end."""
     out: dict = {}
-    for key, compute in (("table", lambda: lens_table(db=store)),
-                         ("network", lambda: lens_network(db=store, mode="countries"))):
+    for key, compute in computations.items():
         try:
             out[key] = compute()
         except TiplensError as exc:
             out[key] = exc
     return out
+
+
+def _load_lens(store) -> dict:
+    from .._api_lens import lens_network, lens_table
+    return _each({"table": lambda: lens_table(db=store),
+                  "network": lambda: lens_network(db=store, mode="countries")})
 
 
 def _load_review(store) -> dict | None:
@@ -50,14 +55,8 @@ def _load_review(store) -> dict | None:
 
 def _load_lens_analysis(store) -> dict:
     from .._api_lens_analysis import lens_coverage, lens_gaps, lens_models
-    out: dict = {}
-    for key, compute in (("coverage", lambda: lens_coverage(db=store)), ("gaps", lambda: lens_gaps(db=store)),
-                         ("models", lambda: lens_models(db=store)["models"])):
-        try:
-            out[key] = compute()
-        except TiplensError as exc:
-            out[key] = exc
-    return out
+    return _each({"coverage": lambda: lens_coverage(db=store), "gaps": lambda: lens_gaps(db=store),
+                  "models": lambda: lens_models(db=store)["models"]})
 
 
 def _load_coding(store):
