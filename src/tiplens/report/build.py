@@ -440,8 +440,7 @@ _STATIC_REFERENCES = [
      "Association, 116(535), 1297-1306."),
     ("Fienberg, S. E., & Rinaldo, A. (2012). Maximum likelihood estimation in log-linear models. "
      "The Annals of Statistics, 40(2), 996-1023."),
-    ("Natural Earth (public domain), 1:110m cultural vectors, admin-0 countries; packaged as world-atlas by "
-     "M. Bostock (ISC licence)."),
+    "pygal_maps_world 1.0.2 (Kozea): the world map SVG whose country outlines tiplens fills (LGPL-3.0-or-later).",
 ]
 
 
