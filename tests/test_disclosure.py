@@ -37,7 +37,6 @@ from tiplens.disclosure import (
 )
 from tiplens.errors import TiplensError
 from tiplens.sources import ctdc
-from tiplens.store import Store
 
 SOAK = os.environ.get("TIPLENS_SOAK") == "1"
 EXAMPLES = 400 if SOAK else 60
@@ -293,8 +292,6 @@ def test_real_ctdc_layout_end_to_end(tmp_path):
         pd.testing.assert_frame_equal(again[name].table, release[name].table)
 
 
-@pytest.mark.skipif(not hasattr(Store, "sensitive_records"),
-                    reason="Store.sensitive_records (the store accessor for declared tables) is not there yet")
 def test_publish_from_store(tmp_path):
     store = tiplens.open_store(tmp_path / "s.duckdb", with_default=False)
     try:
