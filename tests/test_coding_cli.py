@@ -50,6 +50,29 @@ def test_code_json_is_the_twin(coded):
     assert set(printed["rows"][0]) >= {"document", "segment", "text", "code", "score", "method"}
 
 
+@pytest.mark.parametrize("precision", ["int8", "float32"])
+def test_code_with_the_embedding_coder_json_is_the_twin(tmp_path, precision):
+    pytest.importorskip("sentence_transformers", reason="the optional extra tiplens[embeddings] is not installed")
+    document = tmp_path / "note.md"
+    document.write_text("# Note\n\nInterpol and UNODC share data on trafficking networks across borders. "
+                        "Victims have a right to protection and legal aid.\n", encoding="utf-8")
+    cli_db, twin_db = _fresh(tmp_path / "cli.duckdb"), _fresh(tmp_path / "twin.duckdb")
+    printed = _json(["code", str(document), "--method", "embedding", "--precision", precision, "--db", str(cli_db)])
+    twin = coding.code([document], db=twin_db, method="embedding", precision=precision)
+    assert printed == to_jsonable({"rows": twin[coding.CODE_COLUMNS]})
+    assert {row["method"] for row in printed["rows"]} == {"embedding"}
+
+
+def test_code_refuses_an_unknown_precision(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="the optional extra tiplens[embeddings] is not installed")
+    document = tmp_path / "note.txt"
+    document.write_text("Interpol shares data.\n", encoding="utf-8")
+    result = runner.invoke(app, ["code", str(document), "--method", "embedding", "--precision", "fp16",
+                                 "--db", str(_fresh(tmp_path / "s.duckdb"))])
+    assert result.exit_code == 1
+    assert "precision 'fp16': choose one of int8, float32" in result.output
+
+
 def test_codings_list_accept_reject_json(coded):
     cli_db, twin_db, _, _ = coded
     accepted = _json(["codings", "accept", "1", "2", "--coder", "ana", "--db", str(cli_db)])

@@ -105,6 +105,59 @@ def test_embedding_similarity_matches_a_plain_numpy_cosine(embedding_coder):
     assert np.allclose(scores[first_code_columns, 0], cosine[first_code_columns], atol=1e-5)
 
 
+def test_float32_model_gives_the_published_similarity():
+    pytest.importorskip("sentence_transformers", reason="the optional extra tiplens[embeddings] is not installed")
+    from tiplens.review.coders import embed
+    pair = ["A man is eating food.", "A man is eating a piece of bread."]
+    exact = embed(pair, precision="float32")
+    # 0.7553: this pair's cosine under all-MiniLM-L6-v2 as measured with sentence-transformers when the
+    # stack was chosen (shared/design/stack.md, embeddings row), i.e. outside tiplens.
+    assert float(exact[0] @ exact[1]) == pytest.approx(0.7553, abs=1e-4)
+    fast = embed(pair)  # int8
+    assert float(fast[0] @ fast[1]) == pytest.approx(0.7553, abs=0.01)
+
+
+def test_int8_linear_layer_is_the_integer_arithmetic_it_claims():
+    torch = pytest.importorskip("torch", reason="the optional extra tiplens[embeddings] is not installed")
+    from tiplens.review.coders import _row_int8_linear_class
+    generator = torch.Generator().manual_seed(7)
+    linear = torch.nn.Linear(64, 24)
+    x = torch.randn(3, 5, 64, generator=generator)
+    got = _row_int8_linear_class()(linear)(x).detach().numpy()
+    # The same arithmetic written out in numpy: weights scaled per output row, each input row
+    # scaled on its own, int32 products, then rescaled.
+    w = linear.weight.detach().numpy().astype(np.float64)
+    w_scale = np.abs(w).max(axis=1) / 127
+    w_q = np.round(w / w_scale[:, None]).astype(np.int32)
+    rows = x.numpy().reshape(-1, 64).astype(np.float64)
+    x_scale = np.abs(rows).max(axis=1, keepdims=True) / 127
+    x_q = np.round(rows / x_scale).astype(np.int32)
+    expected = (x_q @ w_q.T) * x_scale * w_scale + linear.bias.detach().numpy()
+    assert np.allclose(got.reshape(-1, 24), expected, atol=1e-4)
+    # and close to the float layer it replaces (8-bit: about 1% of the output's scale)
+    exact = linear(x).detach().numpy().reshape(-1, 24)
+    assert np.abs(got.reshape(-1, 24) - exact).max() < 0.02 * np.abs(exact).max()
+
+
+def test_int8_embeddings_stay_close_to_float32_and_do_not_depend_on_the_batch():
+    pytest.importorskip("sentence_transformers", reason="the optional extra tiplens[embeddings] is not installed")
+    from tiplens.review.coders import embed
+    texts = list(validation_set("tuning")["text"][:40])
+    fast, exact = embed(texts), embed(texts, precision="float32")
+    cosines = np.sum(fast * exact, axis=1)
+    assert cosines.min() > 0.985, cosines.min()
+    # One scale per token: a sentence's embedding does not change with the sentences batched with it
+    # (torch's own dynamic quantisation, one scale per batch, gave cosines down to 0.95 here).
+    alone = np.stack([embed([text])[0] for text in texts[:8]])
+    assert np.sum(alone * fast[:8], axis=1).min() > 0.999
+
+
+def test_unknown_precision_is_refused(liberalism):
+    with pytest.raises(TiplensError, match="precision 'fp16': choose one of int8, float32"):
+        from tiplens.review.coders import load_embedding_model
+        load_embedding_model("fp16")
+
+
 def test_validation_set_is_fixed_and_large_enough():
     frame = validation_set()
     assert frame["split"].value_counts().to_dict() == {"tuning": 85, "test": 82}

@@ -56,7 +56,7 @@ def resolve_codebook(spec: str | Path | Codebook = "liberalism", *, store=None) 
                        "(or give a .yaml/.qdc file)")
 
 
-def _code_documents(paths, book: Codebook, method: str):
+def _code_documents(paths, book: Codebook, method: str, precision: str = "int8"):
     """Read, segment and code every document before anything is stored (a bad file stops all)."""
     from .review.coders import make_coder
     from .review.documents import check_paths, read_document
@@ -66,7 +66,7 @@ def _code_documents(paths, book: Codebook, method: str):
     if duplicates:
         raise TiplensError(f"two documents share the file name {duplicates[0]!r}; a document is known by its "
                            "file name, so rename one of them")
-    coder = make_coder(book, method)
+    coder = make_coder(book, method, **({"precision": precision} if method == "embedding" else {}))
     coded = []
     for document, segments in documents:
         found = coder.suggest(list(segments["text"]))
@@ -84,8 +84,11 @@ def _code_rows(saved: pd.DataFrame, coded) -> pd.DataFrame:
 
 
 def code(paths: Iterable[str | Path] | str | Path, *, db=None, codebook: str | Path | Codebook = "liberalism",
-         method: str = "dictionary") -> pd.DataFrame:
+         method: str = "dictionary", precision: str = "int8") -> pd.DataFrame:
     """Code documents with a codebook and store the suggestions for people to accept or reject.
+
+    ``precision`` applies to the embedding coder only: ``int8`` (default, faster) or ``float32``
+    (see :class:`tiplens.review.coders.EmbeddingCoder`).
 
     Returns
     -------
@@ -96,7 +99,7 @@ def code(paths: Iterable[str | Path] | str | Path, *, db=None, codebook: str | P
     """
     with _store(db) as store:
         book = resolve_codebook(codebook, store=store)
-        coded = _code_documents(paths, book, method)
+        coded = _code_documents(paths, book, method, precision)
         saved = _codings.save_codings(store, coded, book, method)
     return _code_rows(saved, coded)
 
