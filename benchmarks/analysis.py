@@ -13,29 +13,16 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from _common import arguments, timed
 from run_all import figure, result_line
 
 import tiplens as tl
 
-REPO = Path(__file__).resolve().parents[1]
 GLOTIP_CSV = "unodc_glotip/data_glotip_2025-04-14.csv"
-
-
-def timed(function, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def baseline(path: Path) -> pd.DataFrame:
@@ -51,12 +38,7 @@ def baseline(path: Path) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="One run of each (same targets).")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeat=3, quick="One run of each (same targets).").parse_args()
     if args.quick:
         args.repeat = 1
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,28 +13,12 @@ published weights) runs beside it for comparison.
 
 from __future__ import annotations
 
-import argparse
 import os
-import resource
-import statistics
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, arguments, peak_mb, timed
+
 SEED = REPO.parent / "shared" / "seed" / "000_17f5d2a2eb818521.txt"
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def timed(function, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def corpus(n: int) -> list[str]:
@@ -73,9 +57,8 @@ def keyword_loop(texts: list[str], book) -> list[tuple[int, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, repeat=3, data=False)
     parser.add_argument("--sentences", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-embedding", action="store_true")
     args = parser.parse_args()
 
@@ -105,7 +88,7 @@ def main() -> None:
             embedding.suggest(texts[:64])  # the first batch initialises torch kernels
             if precision == "int8":
                 load_time = time.perf_counter() - start
-            embed_time = timed(lambda: embedding.suggest(texts), 1)
+            embed_time = timed(lambda coder=embedding: coder.suggest(texts), 1)
             # the target is for the default (int8); float32 is the published model, shown beside it
             rows.append((f"embedding {precision} ({threads} threads)", embed_time,
                          300 if precision == "int8" else None))

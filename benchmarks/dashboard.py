@@ -21,9 +21,7 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
 import random
 import socket
 import statistics
@@ -36,9 +34,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from _common import arguments
 from run_all import figure, result_line
 
-REPO = Path(__file__).resolve().parents[1]
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
 
 
@@ -137,9 +135,7 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
+    parser = arguments(__doc__)
     parser.add_argument("--duration", type=float, default=30.0, help="Seconds of each paced phase.")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=8, help="Clients of the no-think-time phase.")

@@ -21,30 +21,17 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import arguments, timed
 from run_all import figure, result_line
 
 import tiplens as tl
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def timed(function, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def build_store(data: Path, db: Path) -> None:
@@ -105,12 +92,7 @@ def statsmodels_baseline(frame: pd.DataFrame) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="One run of each after the warm-up (same target).")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeat=3, quick="One run of each after the warm-up (same target).").parse_args()
     if args.quick:
         args.repeat = 1
     warnings.simplefilter("ignore")

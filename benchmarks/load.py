@@ -23,7 +23,6 @@ The last line printed is ``RESULT {json}`` with the figures, for benchmarks/run_
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -40,8 +39,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from _common import arguments
 
-REPO = Path(__file__).resolve().parents[1]
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
 HOST = "127.0.0.1"  # never anything else: this script must not load a machine it does not run on
 REQUEST_TIMEOUT = 30.0
@@ -194,9 +193,7 @@ def wait_until_up(base: str, server: subprocess.Popen, log_path: Path, limit: fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
+    parser = arguments(__doc__)
     parser.add_argument("--duration", type=float, default=30.0, help="Seconds of each phase (default 30).")
     parser.add_argument("--workers", type=int, default=16, help="Clients of the no-think-time phase.")
     parser.add_argument("--levels", default="10,50,100", help="Client counts of the paced phases.")

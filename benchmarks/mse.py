@@ -14,18 +14,16 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import statsmodels.api as sm
+from _common import arguments
 from run_all import figure, result_line
 
 from tiplens.analysis import mse
 from tiplens.sources import mse_lists
 
-REPO = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 30.0
 
 
@@ -37,8 +35,7 @@ def statsmodels_fitter(x, y, beta=None):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser = arguments(__doc__)
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--glm-replicates", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="Fewer statsmodels replicates (same target).")

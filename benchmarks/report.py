@@ -14,7 +14,6 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
@@ -24,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import arguments
 from run_all import figure, result_line
 
-REPO = Path(__file__).resolve().parents[1]
 TIPLENS = Path(sys.executable).with_name("tiplens")
 BASELINE = """
 import sys
@@ -50,12 +49,8 @@ def run(command: list[str], repeat: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = arguments(__doc__, repeat=5, quick="Two runs of each (same targets).")
     parser.add_argument("--full", action="store_true", help="also time a store with GLOTIP and the MSE lists")
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
-    parser.add_argument("--quick", action="store_true", help="Two runs of each (same targets).")
     args = parser.parse_args()
     if args.quick:
         args.repeat = 2
