@@ -35,8 +35,8 @@ def default_report(default_db, tmp_path_factory):
 
 def test_default_store_report(default_report):
     result, text = default_report
-    assert result["sections"] == ["summary", "data", "trends", "hidden", "lens", "literature", "methods",
-                                  "references"]
+    assert result["sections"] == ["summary", "data", "trends", "hidden", "lens", "literature", "victims",
+                                  "methods", "references"]
     assert result["size"] == len(text.encode("utf-8")) < 10_000_000
     # the default data draw the coverage heatmap, the cooperation network, the lens coverage and the
     # models they can fit (tiers); sources, claims, the paper's Table, the frameworks' reach and the
@@ -117,7 +117,7 @@ def test_registry_takes_new_sections(default_db, tmp_path):
     try:
         build.register_section("extra", "An extra section", extra, after="hidden")
         assert build.section_ids() == ["summary", "data", "trends", "hidden", "extra", "lens", "literature",
-                                       "methods", "references"]
+                                       "victims", "methods", "references"]
         result = report(db=default_db, out=tmp_path / "r.html", sections=["extra"])
         assert result["sections"] == ["extra"] and result["tables"] == 1
         with pytest.raises(TiplensError, match="no section 'nowhere'"):

@@ -40,6 +40,7 @@ _LAZY = {
     "report": "._api_report",
     **dict.fromkeys(["publish", "publish_release", "publish_from_store", "privacy_ledger", "DECLARED_TABLES"],
                     ".disclosure"),
+    "victims": "._api_privacy",
 }
 
 

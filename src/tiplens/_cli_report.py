@@ -21,7 +21,7 @@ def report(
     pdf: Annotated[bool, typer.Option("--pdf", help="Print the report to PDF through headless Chromium.")] = False,
     sections: Annotated[list[str] | None, typer.Option(
         "--sections", help="Sections to include, by id (repeat or comma-separate): summary, data, trends, "
-                           "hidden, lens, literature, methods, references (default: all).")] = None,
+                           "hidden, lens, literature, victims, methods, references (default: all).")] = None,
     year_from: Annotated[int | None, typer.Option("--from", help="First year of the trend figures.")] = None,
     year_to: Annotated[int | None, typer.Option("--to", help="Last year of the trend figures.")] = None,
     periods: Annotated[str | None, typer.Option(

@@ -60,13 +60,15 @@ def quarantine(*, db: StoreLike = None, source: str | None = None, reason: str |
     """Rows not loaded: source, dataset, edition, path, row_number, column_name, reason, raw.
 
     ``reason`` keeps rows whose reason contains that text (case-insensitive), e.g.
-    ``"not matched"`` for the country names that could not be matched.
+    ``"not matched"`` for the country names that could not be matched. The raw cells of a
+    case-level victim record (CTDC) are withheld: the row number says where to look in the file.
     """
+    from ._api_privacy import withhold_case_level_raw
     if source is not None:
         from .sources import get_source
         get_source(source)
     with using_store(db, read_only=True) as store:
-        frame = store.quarantine(source)
+        frame = withhold_case_level_raw(store.quarantine(source))
     if reason:
         frame = frame[frame["reason"].str.contains(reason, case=False, regex=False)].reset_index(drop=True)
     return frame

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import _cli_coding, _cli_lens, _cli_report, _cli_review, _cli_web, api
+from . import _cli_coding, _cli_lens, _cli_privacy, _cli_report, _cli_review, _cli_web, api
 from ._cli_common import (DbOption, DebugOption, JsonOption, TimeoutOption, _errors, _print_frame, _print_json,
                           _table, err, out)
 from ._cli_common import to_jsonable  # noqa: F401  (re-exported: tests and users import it from here)
@@ -400,7 +400,7 @@ def mse(
     out.print(f"Caveat: {result['caveat']}", markup=False, highlight=False)
 
 
-for _module in (_cli_lens, _cli_review, _cli_coding, _cli_report, _cli_web):
+for _module in (_cli_lens, _cli_review, _cli_coding, _cli_report, _cli_web, _cli_privacy):
     _module.register(app)
 
 

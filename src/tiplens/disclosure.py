@@ -65,6 +65,7 @@ TOTAL = "Total"
 RULE_PRIMARY = "primary: count below k"
 RULE_PRIMARY_ZERO = "primary: zero cell (suppress_zeros)"
 RULE_SECONDARY = "secondary: complementary, against differencing"
+RULE_NESTED = "secondary: suppressed in the base release of the same records"
 
 #: Columns of the ``privacy_ledger`` store table (one row per suppressed value per release).
 LEDGER_COLUMNS: dict[str, str] = {
@@ -363,7 +364,8 @@ def _pinned(release: _Release, suppressed: np.ndarray, lines: list[list[int]]) -
     return [int(hidden[p]) for p in range(n) if not free[p]]
 
 
-def _suppress(release: _Release, k: int, suppress_zeros: bool) -> tuple[np.ndarray, dict[int, str]]:
+def _suppress(release: _Release, k: int, suppress_zeros: bool,
+              forced: Iterable[tuple] = ()) -> tuple[np.ndarray, dict[int, str]]:
     values = np.array([release.value[key] for key in release.keys])
     suppressed = (values > 0) & (values < k)
     reason = {int(i): RULE_PRIMARY for i in np.flatnonzero(suppressed)}
@@ -371,6 +373,11 @@ def _suppress(release: _Release, k: int, suppress_zeros: bool) -> tuple[np.ndarr
         zeros = values == 0
         suppressed |= zeros
         reason.update({int(i): RULE_PRIMARY_ZERO for i in np.flatnonzero(zeros)})
+    for key in forced:
+        i = release.index.get(key)
+        if i is not None and not suppressed[i]:
+            suppressed[i] = True
+            reason[i] = RULE_NESTED
     lines = release.lines()
     lines_of: dict[int, list[list[int]]] = {}
     for line in lines:
@@ -427,11 +434,18 @@ def publish(table_name: str, records: pd.DataFrame, k: int = DEFAULT_K, *, suppr
 
 
 def publish_release(table_names: Iterable[str], records: pd.DataFrame, k: int = DEFAULT_K, *,
-                    suppress_zeros: bool = False, store=None) -> dict[str, Published]:
+                    suppress_zeros: bool = False, store=None,
+                    nested_in: dict[str, Published] | None = None) -> dict[str, Published]:
     """Publish several declared tables of the same records together, audited as one system.
 
     Tables that share a variable share its totals, so suppressing a total in one suppresses it
     in all. Returns ``{name: Published}``, all with the same ``release_id``.
+
+    ``nested_in`` is an earlier release of the same records (for example at the default ``k``):
+    every value it suppressed is suppressed here too (rule :data:`RULE_NESTED`), so this release
+    publishes a subset of what that one published and the two together tell an attacker no more
+    than the earlier one alone. Without it, a release at a higher ``k`` may publish a complement
+    of the earlier release and so let a small count be recovered from the pair.
     """
     names = list(dict.fromkeys(table_names))
     if not names:
@@ -448,7 +462,7 @@ def publish_release(table_names: Iterable[str], records: pd.DataFrame, k: int = 
         raise TiplensError("records must be a DataFrame of the declared table's record table")
 
     release = _Release(tables, records)
-    suppressed, reason = _suppress(release, k, suppress_zeros)
+    suppressed, reason = _suppress(release, k, suppress_zeros, _suppressed_keys(nested_in or {}))
     release_id = uuid.uuid4().hex[:12]
     released_at = datetime.now(UTC).replace(tzinfo=None)
 
@@ -492,6 +506,17 @@ def publish_release(table_names: Iterable[str], records: pd.DataFrame, k: int = 
         store.write_rows(LEDGER_TABLE, pd.concat([p.ledger for p in out.values()], ignore_index=True),
                          LEDGER_COLUMNS)
     return out
+
+
+def _suppressed_keys(published: dict[str, Published]) -> list[tuple]:
+    """The keys (see :class:`_Release`) of every value suppressed in ``published``."""
+    keys = []
+    for pub in published.values():
+        hidden = pub.table[pub.table["suppressed"]]
+        for r, c, cell in hidden[["row", "column", "cell"]].itertuples(index=False, name=None):
+            keys.append({"cell": ("cell", pub.name, r, c), "row_total": ("margin", pub.row_variable, r),
+                         "column_total": ("margin", pub.column_variable, c), "grand_total": ("grand",)}[cell])
+    return keys
 
 
 def columns_needed(table_names: Iterable[str]) -> list[str]:

@@ -582,3 +582,4 @@ def escape(text: str) -> str:
 
 
 from . import lens_literature  # noqa: E402,F401  (registers the lens and literature sections)
+from . import victims  # noqa: E402,F401  (registers the disclosure-controlled victim records section)

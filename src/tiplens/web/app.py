@@ -208,6 +208,8 @@ def create_app(db: StoreLike = None, token: str | None = None, *,
             except UnknownParameterError as exc:
                 return error_page(request, 400, "Unknown filter", str(exc),
                                   valid=[(v, v) for v in exc.valid], name="parameter")
+            except StoreBusyError as exc:  # a release that cannot be recorded in the ledger is not shown
+                return error_page(request, 503, "Store busy", f"{exc} Open this page again in a moment.")
             except TiplensError as exc:
                 return error_page(request, 400, "Cannot show this selection", str(exc))
             fmt = request.query_params.get("format")

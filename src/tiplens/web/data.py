@@ -23,11 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._api_privacy import withhold_case_level_raw
 from ..analysis import trends
 from ..api import StoreLike, using_store
 from ..report.views import coverage_view
 from ..store import BUSY_TIMEOUT_SECONDS, Store
 from . import extras
+from . import victims as victim_releases
 
 #: Breakdowns the trends page offers, with the filter parameter that selects each one.
 BREAKDOWN_FILTERS = {"sex": "sex", "age": "age", "form": "form"}
@@ -81,6 +83,9 @@ class DashboardData:
     flow_cells : dict
         ``indicator -> country-level flows of each year`` (:func:`tiplens.analysis.trends.flows`
         run year by year, with a ``year`` column), for indicators with citizenship rows.
+    victims : VictimReleases or None
+        Case-level victim records behind the disclosure step (:mod:`tiplens.web.victims`): pages
+        get releases from it, never the records.
     """
 
     store_path: str
@@ -102,6 +107,7 @@ class DashboardData:
     _models: object = field(default=None, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     breakdown_categories: dict = field(default_factory=dict)
+    victims: object = None
 
     # Both are asked for on every request and never change until a reload makes new data:
     # worked out once (a max over 58,000 strings and a dict of 250 names cost ~1 ms per request).
@@ -161,18 +167,19 @@ def load(db: StoreLike = None, *, timeout: float = BUSY_TIMEOUT_SECONDS) -> Dash
         glotip = every[every["source"].eq("glotip")]
         countries = store.countries()
         files = store.files()
-        quarantine = store.quarantine()
+        quarantine = withhold_case_level_raw(store.quarantine())  # one victim's record is never shown
         population = trends.population_table(store.observations(source="hdr", indicators=["hdr_pop_total"]))
         frameworks = store.records("frameworks")
         memberships = store.records("membership_sources")
         extra_views = extras.read(store)
+        victims = victim_releases.read(store, db)
     coverage = coverage_view(every)
     del every
     glotip = glotip[[c for c in _GLOTIP_COLUMNS if c in glotip.columns]].reset_index(drop=True)
     data = DashboardData(store_path=path, loaded_at=datetime.now(UTC), glotip=glotip,
                          countries=countries, files=files, quarantine=quarantine, population=population,
                          frameworks=frameworks, memberships=memberships,
-                         coverage=coverage, extras=extra_views, db=db)
+                         coverage=coverage, extras=extra_views, db=db, victims=victims)
     _precompute_totals(data)
     return data
 

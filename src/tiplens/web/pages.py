@@ -466,9 +466,14 @@ def quarantine_views(data: DashboardData, source: str) -> list[View]:
                  caption="Each row not loaded: its file, row number, column and reason, with the raw cells.")]
 
 
+def victims_page(data: DashboardData, filters: Filters) -> Page:
+    from .victims import victims_page as page
+    return page(data, filters)
+
+
 PAGES = {"/": overview, "/trends": trends_page, "/flows": flows_page, "/map": map_page,
          "/cooperation": cooperation_page, "/models": models_page, "/literature": literature_page,
-         "/sources": sources_page}
+         "/victims": victims_page, "/sources": sources_page}
 NAVIGATION = [("/", "Overview"), ("/trends", "Trends"), ("/flows", "Flows"), ("/map", "Map"),
               ("/cooperation", "Cooperation"), ("/models", "Models"), ("/literature", "Literature"),
-              ("/sources", "Sources")]
+              ("/victims", "Victim records"), ("/sources", "Sources")]
