@@ -4,8 +4,9 @@
 boundary, so each base stays small) plus the xlsx workbooks; :data:`MUTATIONS` breaks a base in
 one way each; :func:`corpus` writes every (base, mutation) case to a folder. :func:`fixed_cases`
 adds the files that need no base: an empty file, random binary, a zip bomb renamed ``.xlsx``,
-a folder given as a file. :func:`big_csv` writes a large valid GLOTIP-shaped CSV for the soak
-run (memory must stay flat while it is read).
+a folder given as a file. :func:`big_csv` writes a large valid GLOTIP-shaped CSV, and
+:func:`ingest_in_child` ingests it in a child process reporting its peak memory (which must stay
+flat while such a file is read).
 
 Every case is a :class:`Case`: the file, the ``--source`` and ``--edition`` a user would pass
 (``source`` None means "let tiplens detect it"), and what was done to it.
@@ -16,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import random
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,3 +378,43 @@ def big_csv(path: Path, template: Path, target_mb: int) -> tuple[Path, int]:
         for _ in range(copies):
             fh.write(body)
     return path, copies * per_copy
+
+
+_INGEST_CHILD = """
+import sys, time, tiplens
+from tiplens.sources import _base
+path, db, how = sys.argv[1:4]
+if how != "default":  # force one path: streamed always, or whole-file always
+    _base.STREAM_FROM_BYTES = 0 if how == "streamed" else 1 << 62
+store = tiplens.open_store(db, with_default=False)
+started = time.monotonic()
+(result,) = tiplens.ingest([path], db=store, edition="2099-01-01")
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(result["rows_read"], result["rows_loaded"], result["rows_quarantined"], round(time.monotonic() - started, 1),
+      peak_kb // 1024)
+"""
+
+
+def ingest_in_child(path: Path, db: Path, how: str = "default", timeout: float = 3600) -> dict:
+    """Ingest ``path`` in a child process (``how``: ``streamed``, ``whole`` or ``default``, the
+    threshold deciding): its size, rows read, seconds and peak RSS in MB.
+
+    The peak is the child's ``VmHWM`` (Linux): ``ru_maxrss`` would start from the parent's peak,
+    which Linux carries over into a child through fork and exec. Checks that rows read = loaded +
+    quarantined.
+    """
+    done = subprocess.run([sys.executable, "-c", _INGEST_CHILD, str(path), str(db), how], check=False,
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise AssertionError(f"ingest of {path.name} ({how}) failed: {done.stderr[-2000:]}")
+    # the last line: anything printed before it (a progress bar) is reported by the caller's checks
+    read, loaded, quarantined, seconds, peak = done.stdout.strip().splitlines()[-1].split()
+    assert int(read) == int(loaded) + int(quarantined), done.stdout
+    return {"how": how, "mb": path.stat().st_size / 1e6, "rows": int(read), "seconds": float(seconds),
+            "peak_mb": int(peak), "stdout_lines": len(done.stdout.strip().splitlines())}
+
+
+def describe(row: dict) -> str:
+    """One line for a result of :func:`ingest_in_child`."""
+    return (f"{row['how']:9} {row['mb']:6.0f} MB {row['rows']:>10,} rows {row['seconds']:7.1f} s "
+            f"peak RSS {row['peak_mb']:5} MB")

@@ -18,19 +18,23 @@ Tables (see ``docs/store.md`` for every column):
     Tables whose name is in :data:`SENSITIVE_TABLES` hold case-level data about people and
     must only reach an output through the disclosure-control step.
 
-An ingest is one transaction: :meth:`Store.replace_file` deletes the previous rows of the same
+An ingest is one transaction: :meth:`Store.replace_files` deletes the previous rows of the same
 (source, dataset, edition) and of the embedded default for that source, inserts the new rows
-and the provenance row, and commits; any failure rolls everything back.
+and the provenance row, and commits; any failure rolls everything back. A file too large to hold
+in memory comes as a :class:`StreamedFile`: its chunks are staged in a scratch DuckDB file beside
+the store and combined partition by partition before the transaction, which then copies the
+finished rows in (see ``docs/store.md``).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 import pandas as pd
@@ -119,6 +123,66 @@ BUSY_TIMEOUT_SECONDS = 10.0
 #: Prefixes of the tables that the knowledge base, the review and the coding workflow write
 #: through :meth:`Store.write_rows` (their columns are declared by the modules that own them).
 WORKFLOW_PREFIXES = ("kb_", "review_", "coding_", "privacy_")
+
+
+#: Staged rows per partition handed to :attr:`StreamedFile.combine` (about 100 MB of pandas frame).
+STREAM_PARTITION_ROWS = 50_000
+#: DuckDB settings while a streamed file is written, restored after. The memory limit makes
+#: staged rows beyond it spill to disk (the default is 80 % of the RAM); the flush threshold makes
+#: DuckDB's allocator hand freed memory back at once rather than keep up to 128 MB per thread.
+#: Together they keep a streamed ingest's memory flat (measured in docs/store.md). The progress
+#: bar is off: DuckDB prints it on stdout for statements over 2 s, which would break ``--json``.
+STREAM_SETTINGS = {"memory_limit": "128MB", "allocator_flush_threshold": "16MB", "enable_progress_bar": "false"}
+
+
+@dataclass
+class StreamedFile:
+    """One file of :meth:`Store.replace_files` that arrives in chunks rather than as whole frames.
+
+    ``info``
+        the provenance row without the row counts, which the store counts itself.
+    ``chunks``
+        yields (rows to stage, quarantine rows) per chunk; staged rows have the observation
+        columns (without the file stamp) plus ``staging_columns``, one row per loaded source row.
+        It may raise: nothing of the ingest is then kept.
+    ``partition_by``, ``combine``
+        once every chunk is staged, ``combine`` gets the staged rows partition by partition, in
+        file order (``source_row``); rows with equal ``partition_by`` share a partition. It returns
+        the partition's observations.
+    ``rows_read``
+        called after the chunks: data rows the reader read. The store checks rows read = loaded
+        (sum of ``source_rows``) + quarantined before it writes the provenance row.
+    ``check``
+        called with (rows loaded, rows quarantined, the quarantine's reasons with their row
+        counts) before the provenance row is written; it may raise to refuse the file.
+    """
+
+    info: dict
+    chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]]
+    staging_columns: dict[str, str]
+    partition_by: str
+    combine: Callable[[pd.DataFrame], pd.DataFrame]
+    rows_read: Callable[[], int]
+    check: Callable[[int, int, pd.Series], None] | None = None
+
+
+def _insert_into(con, table: str, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> None:
+    """Append a frame's rows to a table of the connection ``con``."""
+    if frame is None or len(frame) == 0:
+        return
+    if columns is not None:  # exactly these columns, in order; missing ones as nulls
+        frame = frame.reindex(columns=list(columns))
+    con.register("_incoming", frame)
+    try:
+        names = ", ".join(f'"{c}"' for c in frame.columns)
+        con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming').fetchall()
+    finally:
+        con.unregister("_incoming")
+
+
+def _sql_text(value) -> str:
+    """A value inside a single-quoted SQL literal."""
+    return str(value).replace("'", "''")
 
 
 def default_path() -> Path:
@@ -224,16 +288,7 @@ class Store:
         return ids
 
     def _insert(self, table: str, frame: pd.DataFrame, columns: dict[str, str] | None = None) -> None:
-        if frame is None or len(frame) == 0:
-            return
-        if columns is not None:  # exactly these columns, in order; missing ones as nulls
-            frame = frame.reindex(columns=list(columns))
-        self.con.register("_incoming", frame)
-        try:
-            names = ", ".join(f'"{c}"' for c in frame.columns)
-            self._run(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming')
-        finally:
-            self.con.unregister("_incoming")
+        _insert_into(self.con, table, frame, columns)
 
     def _ensure_record_table(self, table: str, frame: pd.DataFrame) -> None:
         self.con.register("_shape", frame.head(0))
@@ -242,36 +297,56 @@ class Store:
         finally:
             self.con.unregister("_shape")
 
-    def replace_files(self, batch: list[tuple[dict, pd.DataFrame, pd.DataFrame, dict]],
+    def replace_files(self, batch: list[tuple[dict, pd.DataFrame, pd.DataFrame, dict] | StreamedFile],
                       countries: Callable[[], pd.DataFrame] | None = None) -> list[dict]:
         """Write several files' rows in one transaction.
 
-        ``batch`` holds (provenance info, observations, quarantine, record tables) per file.
-        Each file first deletes earlier rows of the same (source, dataset, edition) and, when it
-        is a real file, the embedded default's rows of that source. Returns, per file, its new
-        ``file_id`` and the provenance rows it replaced. ``countries``, if given, is called
-        inside the same transaction (it sees the new rows) to rebuild the ``countries`` table.
-        Any failure rolls back everything.
+        ``batch`` holds (provenance info, observations, quarantine, record tables) per file, or a
+        :class:`StreamedFile` for a file read in chunks. Each file first deletes earlier rows of
+        the same (source, dataset, edition) and, when it is a real file, the embedded default's
+        rows of that source. Returns, per file, its new ``file_id``, the provenance rows it
+        replaced and its ``rows_read``, ``rows_loaded`` and ``rows_quarantined``. ``countries``,
+        if given, is called inside the same transaction (it sees the new rows) to rebuild the
+        ``countries`` table. Any failure rolls back everything.
         """
         results = []
-        with self.transaction():
-            for info, observations, quarantine, records in batch:
-                results.append(self._replace_file(info, observations, quarantine, records))
-            if countries is not None:
-                table = countries()
-                self._run("DELETE FROM countries")
-                self._insert("countries", table, COUNTRY_COLUMNS)
+        scratches = {i: Path(f"{self.path}.staging{i}.duckdb") for i, item in enumerate(batch)
+                     if isinstance(item, StreamedFile)}
+        try:
+            for i, scratch in scratches.items():  # read before the store is touched, as whole files are
+                self._stage(batch[i], scratch)
+            with self._settings(STREAM_SETTINGS) if scratches else nullcontext(), self.transaction():
+                for i, item in enumerate(batch):
+                    if i in scratches:
+                        results.append(self._replace_file_streamed(item, scratches[i]))
+                    else:
+                        results.append(self._replace_file(*item))
+                if countries is not None:
+                    table = countries()
+                    self._run("DELETE FROM countries")
+                    self._insert("countries", table, COUNTRY_COLUMNS)
+        finally:
+            if scratches:
+                self._run("DETACH DATABASE IF EXISTS _streamed")
+            for scratch in scratches.values():
+                for leftover in (scratch, Path(f"{scratch}.wal")):
+                    leftover.unlink(missing_ok=True)
         return results
 
-    def _replace_file(self, info, observations, quarantine, records) -> dict:
+    def _clear_for(self, info: dict) -> tuple[pd.DataFrame, dict]:
+        """Delete what a new file of ``info``'s identity replaces; (replaced provenance rows, stamp)."""
         where = ("source = ? AND (dataset = ? AND edition = ? OR (origin = 'default' AND ? <> 'default'))")
         params = [info["source"], info["dataset"], info["edition"], info["origin"]]
         replaced = self.con.execute(
             f"SELECT path, source, dataset, edition, origin, sha256 FROM files WHERE {where}", params).df()
         self._delete_files(where, params)
-        file_id = self._next_file_id()
-        stamp = {"file_id": file_id, "source": info["source"], "dataset": info["dataset"],
+        stamp = {"file_id": self._next_file_id(), "source": info["source"], "dataset": info["dataset"],
                  "edition": info["edition"]}
+        return replaced, stamp
+
+    def _replace_file(self, info, observations, quarantine, records) -> dict:
+        replaced, stamp = self._clear_for(info)
+        file_id = stamp["file_id"]
         self._insert("observations", observations.assign(**stamp), OBSERVATION_COLUMNS)
         self._insert("quarantine", quarantine.assign(**stamp), QUARANTINE_COLUMNS)
         for name, frame in (records or {}).items():
@@ -282,7 +357,86 @@ class Store:
         row = dict(info, file_id=file_id)
         row.setdefault("loaded_at", datetime.now(timezone.utc).replace(tzinfo=None))
         self._insert("files", pd.DataFrame([row]), FILE_COLUMNS)
-        return {"file_id": file_id, "replaced": replaced.to_dict("records")}
+        return {"file_id": file_id, "replaced": replaced.to_dict("records"),
+                **{k: info.get(k) for k in ("rows_read", "rows_loaded", "rows_quarantined")}}
+
+    def _stage(self, item: StreamedFile, scratch: Path) -> None:
+        """Read a streamed file into the scratch database: its quarantine and its combined observations.
+
+        The scratch is a DuckDB file of its own, written statement by statement (each commits at
+        once and leaves memory): appends held in an open transaction stay in memory until it ends,
+        about as much as the data, so the store's own transaction only copies the finished rows.
+        """
+        stamp = ("file_id", "source", "dataset", "edition")
+        observation_columns = {c: t for c, t in OBSERVATION_COLUMNS.items() if c not in stamp}
+        staged_columns = {**observation_columns, **item.staging_columns}
+        quarantine_columns = {c: t for c, t in QUARANTINE_COLUMNS.items() if c not in stamp}
+        scratch.unlink(missing_ok=True)  # left by an ingest that was killed (the store's lock was ours since)
+        con = duckdb.connect(str(scratch))
+        try:
+            for name, value in STREAM_SETTINGS.items():
+                con.execute(f"SET {name} = '{value}'").fetchall()
+            for table, columns in (("staged", staged_columns), ("quarantine", quarantine_columns),
+                                   ("observations", observation_columns)):
+                con.execute(_ddl(table, columns)).fetchall()
+            for observations, quarantine in item.chunks:
+                _insert_into(con, "staged", observations, staged_columns)
+                _insert_into(con, "quarantine", quarantine, quarantine_columns)
+            staged = int(con.execute("SELECT count(*) FROM staged").fetchall()[0][0])
+            parts = -(-staged // STREAM_PARTITION_ROWS)
+            for part in range(parts):
+                rows = con.execute(f'SELECT * FROM staged WHERE hash("{item.partition_by}") % ? = ? '
+                                   "ORDER BY source_row", [parts, part]).df()
+                if len(rows):
+                    _insert_into(con, "observations", item.combine(rows), observation_columns)
+            con.execute("DROP TABLE staged").fetchall()
+        finally:
+            con.close()
+
+    def _replace_file_streamed(self, item: StreamedFile, scratch: Path) -> dict:
+        replaced, stamp = self._clear_for(item.info)
+        file_id = stamp["file_id"]
+        self._run(f"ATTACH '{_sql_text(scratch)}' AS _streamed (READ_ONLY)")
+        params = [file_id, stamp["source"], stamp["dataset"], stamp["edition"]]
+        for table, columns in (("observations", OBSERVATION_COLUMNS), ("quarantine", QUARANTINE_COLUMNS)):
+            names = ", ".join(f'"{c}"' for c in columns)
+            rest = ", ".join(f'"{c}"' for c in list(columns)[4:])
+            self._run(f'INSERT INTO "{table}" ({names}) SELECT ?, ?, ?, ?, {rest} FROM _streamed."{table}"', params)
+        self._run("DETACH _streamed")
+        loaded, quarantined = (int(v) for v in self.con.execute(
+            "SELECT (SELECT coalesce(sum(source_rows), 0) FROM observations WHERE file_id = ?), "
+            "(SELECT count(*) FROM quarantine WHERE file_id = ?)", [file_id, file_id]).fetchall()[0])
+        rows_read = int(item.rows_read())
+        if rows_read != loaded + quarantined:
+            raise TiplensError(f"{item.info['path']}: internal accounting error in the streamed ingest of source "
+                               f"{item.info['source']}: rows read {rows_read} != loaded {loaded} + quarantined "
+                               f"{quarantined}. Please report this.")
+        if item.check is not None:
+            item.check(loaded, quarantined, self._quarantine_reasons(file_id))
+        counts = {"rows_read": rows_read, "rows_loaded": loaded, "rows_quarantined": quarantined}
+        row = dict(item.info, file_id=file_id, **counts)
+        row.setdefault("loaded_at", datetime.now(timezone.utc).replace(tzinfo=None))
+        self._insert("files", pd.DataFrame([row]), FILE_COLUMNS)
+        return {"file_id": file_id, "replaced": replaced.to_dict("records"), **counts}
+
+    def _quarantine_reasons(self, file_id: int) -> pd.Series:
+        """Each reason of a file's quarantine (rows with several count once for each) and its rows, most first."""
+        rows = self.con.execute(
+            "SELECT reason, count(*) AS n FROM (SELECT unnest(string_split(reason, '; ')) AS reason "
+            "FROM quarantine WHERE file_id = ?) GROUP BY reason ORDER BY n DESC, reason", [file_id]).fetchall()
+        return pd.Series({reason: n for reason, n in rows}, dtype="int64")
+
+    @contextmanager
+    def _settings(self, settings: dict[str, str]) -> Iterator[None]:
+        """DuckDB settings changed inside (around a transaction, never within one), restored after."""
+        before = {name: self.con.execute("SELECT current_setting(?)", [name]).fetchall()[0][0] for name in settings}
+        try:
+            for name, value in settings.items():
+                self._run(f"SET {name} = '{value}'")
+            yield
+        finally:
+            for name, value in before.items():
+                self._run(f"SET {name} = '{value}'")
 
     def source_regions(self) -> pd.DataFrame:
         """Each country's region as its newest source edition states it, per source."""

@@ -19,6 +19,10 @@ A source module (one per public source, e.g. ``tiplens.sources.glotip``) defines
     observations (columns of :data:`tiplens.store.OBSERVATION_COLUMNS`, without the
     ``file_id/source/dataset/edition`` stamp), quarantine rows and optional record tables.
     Data problems inside the file become quarantine rows, not exceptions.
+``streams(path) -> bool`` and ``stream(path) -> Stream`` (optional)
+    for files too large to hold in memory: ``streams`` says whether this file is read in chunks
+    (GLOTIP: a CSV of at least :data:`STREAM_FROM_BYTES`), ``stream`` gives the same rows,
+    quarantine and notes as ``read`` then ``normalise``, chunk by chunk (see :class:`Stream`).
 
 Row accounting: every source data row is either *loaded* (it reached an observation or a
 record table, possibly merged with other rows) or *quarantined* (exactly one quarantine row
@@ -30,12 +34,15 @@ a user can find the row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -65,6 +72,41 @@ class Normalised:
     rows_loaded: int
     records: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+#: GLOTIP CSV files at least this large are read in chunks (:class:`Stream`). Measured on
+#: generated files: at 32 MB the whole-file path takes 1.3 s and 520 MB, the streamed one 4.2 s
+#: and 425 MB, and the whole-file path's memory then grows about 9 MB per MB of file while the
+#: streamed one stays near 450 MB. Tests lower it to send every file through the streamed path;
+#: it is read at call time.
+STREAM_FROM_BYTES = 32 << 20
+
+
+@dataclass
+class Stream:
+    """A file read and normalised a chunk at a time, for files too large to hold in memory.
+
+    The optional ``stream(path) -> Stream`` of a source module (with ``streams(path) -> bool``
+    saying when it applies) returns this after reading only the file's head, so header and
+    edition errors come at once; the rest comes while :attr:`chunks` is iterated.
+
+    ``chunks`` yields (rows to stage, quarantine rows) per chunk: the staged rows carry the
+    observation columns plus :attr:`staging_columns`, one row per loaded source row, before the
+    rules that combine rows across the file. The store stages them, then hands ``combine`` the
+    staged rows partition by partition, where rows with equal ``partition_by`` always share a
+    partition, and stores what it returns (observation columns). ``rows_read`` counts the data
+    rows read so far; ``notes()`` gives the file's notes once everything has been combined.
+    """
+
+    path: Path
+    dataset: str
+    edition: str | None
+    chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]]
+    staging_columns: dict[str, str]
+    partition_by: str
+    combine: Callable[[pd.DataFrame], pd.DataFrame]
+    notes: Callable[[], list[str]]
+    rows_read: int = 0
 
 
 def quarantine_frame(rows: pd.DataFrame | None = None, *, row_number=None, column=None, reason=None,
@@ -278,10 +320,62 @@ def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | N
     """
     check_file(path)
     frame = _read_csv_fast(path, encoding, kwargs)
-    try:
-        if frame is None:
+    if frame is None:
+        with _csv_errors(path, encoding, fix):
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
                                 **kwargs)
+    _check_first_rows(path, frame, required, fix, kwargs.get("skiprows", 0))
+    skipped = kwargs.get("skiprows", 0)
+    dialect = {"delimiter": kwargs.get("sep", ","), "quotechar": kwargs.get("quotechar", '"')}
+    header_row = 1 + skipped if isinstance(skipped, int) else None
+    if every_row:
+        short = _first_short_record(path, len(frame.columns), encoding, dialect, skip=header_row or 1)
+    else:
+        short = _short_last_record(path, _row_texts(frame), len(frame), encoding, dialect, header_row)
+    _raise_short(path, short, len(frame.columns), fix)
+    return frame
+
+
+#: Rows per chunk of :func:`read_csv_chunks` (about 6.5 MB of GLOTIP CSV).
+CSV_CHUNK_ROWS = 50_000
+
+
+def read_csv_chunks(path: Path, *, encoding: str = "utf-8", skiprows: int = 0, required: set[str] | None = None,
+                    fix: str = "Download the file again or check that it is this source",
+                    chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """:func:`read_csv_text` for files too large to hold: the same frames, ``chunk_rows`` rows at a time.
+
+    Memory stays that of one chunk. The checks are those of :func:`read_csv_text` (bad encoding
+    with its row, ragged rows, missing columns and a first row longer than the header on the
+    first chunk, a truncated last record once the file is read), raised as :class:`InputFileError`
+    while iterating: a caller that writes chunks as they come must do so inside a transaction.
+    Each chunk's index continues the previous one (file row = index + ``skiprows`` + 2). A file
+    with a header and no data rows yields one empty chunk with its columns.
+    """
+    check_file(path)
+    header_row = 1 + skiprows
+    dialect = {"delimiter": ",", "quotechar": '"'}
+    with _csv_errors(path, encoding, fix):
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding=encoding,
+                             skiprows=skiprows, chunksize=chunk_rows or CSV_CHUNK_ROWS)
+        last, rows, width, first = [], 0, 0, True
+        with reader:
+            for chunk in reader:
+                if first:
+                    _check_first_rows(path, chunk, required, fix, skiprows)
+                    width, first = len(chunk.columns), False
+                if len(chunk):
+                    last, rows = _row_texts(chunk), rows + len(chunk)
+                yield chunk
+    if rows:
+        _raise_short(path, _short_last_record(path, last, rows, encoding, dialect, header_row), width, fix)
+
+
+@contextmanager
+def _csv_errors(path: Path, encoding: str, fix: str) -> Iterator[None]:
+    """pandas' parsing errors as :class:`InputFileError` naming the file and the row."""
+    try:
+        yield
     except UnicodeDecodeError:
         line, byte = _first_undecodable(path, encoding)
         shown = f" (byte 0x{byte:02x})" if byte is not None else ""
@@ -293,29 +387,34 @@ def read_csv_text(path: Path, *, encoding: str = "utf-8", required: set[str] | N
                              row=int(m.group(1)) if m else None) from None
     except pd.errors.EmptyDataError:
         raise InputFileError(path, "has no header row", fix) from None
+
+
+def _check_first_rows(path: Path, frame: pd.DataFrame, required: set[str] | None, fix: str, skipped) -> None:
+    """The checks that need only the header and the first rows read."""
     if not isinstance(frame.index, pd.RangeIndex):
         # pandas takes the leading cells of a first data row longer than the header as an index
-        skipped_rows = kwargs.get("skiprows", 0)
-        first_data = 2 + skipped_rows if isinstance(skipped_rows, int) else None
+        first_data = 2 + skipped if isinstance(skipped, int) else None
         raise InputFileError(path, f"the first data row has more cells than the header's "
                              f"{len(frame.columns)} (a shifted or damaged row)", fix, row=first_data)
     if required:
         missing = sorted(required - set(frame.columns))
         if missing:
             raise InputFileError(path, f"is missing column(s) {', '.join(missing)}", fix, row=1)
-    skipped = kwargs.get("skiprows", 0)
-    dialect = {"delimiter": kwargs.get("sep", ","), "quotechar": kwargs.get("quotechar", '"')}
-    header_row = 1 + skipped if isinstance(skipped, int) else None
-    if every_row:
-        short = _first_short_record(path, len(frame.columns), encoding, dialect, skip=header_row or 1)
-    else:
-        short = _short_last_record(path, frame, encoding, dialect, header_row)
+
+
+def _raise_short(path: Path, short: tuple[int | None, int] | None, width: int, fix: str) -> None:
     if short is not None:
         row, cells = short
         where = f"row {row}" if row is not None else "its last row"
-        raise InputFileError(path, f"{where} has only {cells} of the header's {len(frame.columns)} cells "
+        raise InputFileError(path, f"{where} has only {cells} of the header's {width} cells "
                              "(the file looks truncated or damaged)", fix, row=row)
-    return frame
+
+
+def _row_texts(frame: pd.DataFrame) -> list[str]:
+    """The cells of a frame's last row as text ('' for missing); [] for an empty frame."""
+    if len(frame) == 0:
+        return []
+    return ["" if pd.isna(v) else str(v) for v in frame.iloc[-1].tolist()]
 
 
 def require_rows(path: Path, frame: pd.DataFrame, fix: str) -> None:
@@ -332,18 +431,18 @@ _LINE_BREAK_TEXT = re.compile(r"\r\n|\r|\n")
 _BLANK_LINES_AT_END = re.compile(rb"(?:\r\n|\r|\n)[ \t\r\n]*\Z")  # pandas skips blank lines
 
 
-def _short_last_record(path: Path, frame: pd.DataFrame, encoding: str, dialect: dict,
+def _short_last_record(path: Path, last: list[str], n_rows: int, encoding: str, dialect: dict,
                        header_row: int | None) -> tuple[int | None, int] | None:
     """(row, cells) when the file's last record has fewer cells than the header, else None.
 
+    ``last`` is the last row as parsed (its cells as text) and ``n_rows`` the number of data rows.
     Reads only the last 64 KB. The last record may span several lines (quoted line breaks): the
-    frame's last row says how many, and the raw record must agree with it cell for cell, so a
+    parsed last row says how many, and the raw record must agree with it cell for cell, so a
     tail that cannot be told apart is let through rather than refused.
     """
-    width = len(frame.columns)
-    if len(frame) == 0 or width < 2:
+    width = len(last)
+    if n_rows == 0 or width < 2:
         return None
-    last = ["" if pd.isna(v) else str(v) for v in frame.iloc[-1].tolist()]
     if last[-1] != "":
         return None  # the last cell has text, so the record reached it
     line_breaks = sum(len(_LINE_BREAK_TEXT.findall(v)) for v in last)
@@ -358,7 +457,7 @@ def _short_last_record(path: Path, frame: pd.DataFrame, encoding: str, dialect: 
     records = list(csv.reader(io.StringIO(text, newline=""), **dialect))
     if len(records) != 1 or len(records[0]) >= width or records[0] != last[:len(records[0])]:
         return None
-    row = header_row + len(frame) if header_row is not None else None
+    row = header_row + n_rows if header_row is not None else None
     return row, len(records[0])
 
 
@@ -396,13 +495,20 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int | None, int | Non
     """(line number, byte) of the first byte that is not ``encoding`` ((None, None) if none is found).
 
     pandas' UnicodeDecodeError holds only the bad bytes of its buffer, not their place in the
-    file, so the file is decoded again here to find the line.
+    file, so the file is decoded again here, a megabyte at a time, to find the line.
     """
-    data = Path(path).read_bytes()
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        return data.count(b"\n", 0, exc.start) + 1, data[exc.start]
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with open(path, "rb") as fh:
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+                lines_before += block.count(b"\n")
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            # exc.object is what the decoder held: the bytes of a character cut by the previous
+            # block's end (never a line break), then the block
+            return lines_before + exc.object.count(b"\n", 0, exc.start) + 1, exc.object[exc.start]
     return None, None
 
 

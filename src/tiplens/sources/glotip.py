@@ -39,8 +39,9 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..harmonise.countries import resolve
-from ._base import (Normalised, Raw, check_file, check_xlsx_size, concat_quarantine, quarantine_frame, sniff_text,
-                    xlsx_peek)
+from . import _base
+from ._base import (Normalised, Raw, Stream, check_file, check_xlsx_size, concat_quarantine, quarantine_frame,
+                    read_csv_chunks, read_csv_text, sniff_text, xlsx_peek)
 
 NAME = "glotip"
 TITLE = "UNODC Global Report on Trafficking in Persons (GLOTIP) country data"
@@ -62,10 +63,13 @@ INDICATORS = {
 DIMENSIONS = {"Total": "total", "by form of exploitation": "form", "by citizenship": "citizenship",
               "by country of repatriation": "repatriation"}
 MAX_PLAUSIBLE = 100_000
+#: Longer than any country's name in any language (the longest official names have about 60 letters).
+MAX_NAME_LENGTH = 200
 SUMMED_LABEL = "Other forms of exploitation"
 CENSORING_NOTE = ("'<5' is a suppressed count stored as the interval 0-4: UNODC publishes no 0 and no "
                   "value from 1 to 4, so a '<5' cell may hide a zero.")
 
+_FIX = "Download data_glotip.xlsx again from the UNODC data portal"
 _DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 #: The natural key of a GLOTIP row (PROVENANCE note 4), as published columns.
 _KEY_COLUMNS = ["Iso3_code", "Country", "Indicator", "Dimension", "Category", "Sex", "Age", "Year"]
@@ -111,7 +115,7 @@ def _edition_from_preamble(rows: list[list]) -> str | None:
 def read(path: Path) -> Raw:
     """The sheet as published, all cells text; the edition from the preamble date if present."""
     path = check_file(Path(path))
-    fix = "Download data_glotip.xlsx again from the UNODC data portal"
+    fix = _FIX
     if _is_xlsx(path):
         from python_calamine import CalamineWorkbook
         check_xlsx_size(path, fix)
@@ -120,15 +124,9 @@ def read(path: Path) -> Raw:
         except Exception as exc:
             raise InputFileError(path, f"cannot be opened as an xlsx workbook ({exc})", fix) from None
     else:
-        text = sniff_text(path, 1 << 16)
-        head = text.splitlines()[:10]
-        skip = _header_index([line.split(",") for line in head])
-        if skip is None:
-            raise InputFileError(path, "has no GLOTIP header row (Iso3_code, ..., txtVALUE)", fix, row=1)
-        from ._base import read_csv_text
-        frame = read_csv_text(path, skiprows=skip, fix=fix)
-        preamble = [[line] for line in head[:skip]]
-        return _raw_from_frame(path, frame, skip, _edition_from_preamble(preamble), fix)
+        skip, edition = _csv_head(path)
+        frame = read_csv_text(path, skiprows=skip, fix=_FIX)
+        return _raw_from_frame(path, frame, skip, edition, _FIX)
     header_at = _header_index(rows)
     if header_at is None:
         raise InputFileError(path, "the first sheet has no GLOTIP header row (Iso3_code, ..., txtVALUE) "
@@ -141,6 +139,15 @@ def read(path: Path) -> Raw:
     return _raw_from_frame(path, frame, header_at, _edition_from_preamble(rows[:header_at]), fix)
 
 
+def _csv_head(path: Path) -> tuple[int, str | None]:
+    """(preamble lines before the header, edition the preamble states) of a GLOTIP CSV."""
+    head = sniff_text(path, 1 << 16).splitlines()[:10]
+    skip = _header_index([line.split(",") for line in head])
+    if skip is None:
+        raise InputFileError(path, "has no GLOTIP header row (Iso3_code, ..., txtVALUE)", _FIX, row=1)
+    return skip, _edition_from_preamble([[line] for line in head[:skip]])
+
+
 def _cell_text(cell) -> str:
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
@@ -148,14 +155,20 @@ def _cell_text(cell) -> str:
 
 
 def _raw_from_frame(path: Path, frame: pd.DataFrame, header_at: int, edition: str | None, fix: str) -> Raw:
+    frame = _published_columns(path, frame, header_at, fix)
+    if len(frame) == 0:
+        raise InputFileError(path, "has a header but no data rows", fix)
+    # file row numbers: header is row header_at + 1, data start on the next row
+    return Raw(path=path, dataset=DATASET, frame=frame, first_row=header_at + 2, edition=edition)
+
+
+def _published_columns(path: Path, frame: pd.DataFrame, header_at: int, fix: str) -> pd.DataFrame:
+    """The frame's :data:`COLUMNS` (names stripped), or an error naming the missing ones."""
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise InputFileError(path, f"is missing column(s) {', '.join(missing)}", fix, row=header_at + 1)
-    if len(frame) == 0:
-        raise InputFileError(path, "has a header but no data rows", fix)
-    # file row numbers: header is row header_at + 1, data start on the next row
-    return Raw(path=path, dataset=DATASET, frame=frame[COLUMNS], first_row=header_at + 2, edition=edition)
+    return frame[COLUMNS]
 
 
 # -- normalisation ----------------------------------------------------------------------------
@@ -229,9 +242,22 @@ def _parse_year(text: str) -> float:
 
 
 def normalise(raw: Raw) -> Normalised:
-    frame = raw.frame
+    obs, quarantine, unmapped = _normalise_rows(raw.frame, raw.first_row, _row_keys)
+    obs, counts = _shared_keys(obs)
+    return Normalised(observations=obs.drop(columns=["category_raw", "_key"]), quarantine=quarantine,
+                      rows_read=len(raw.frame), rows_loaded=int(obs["source_rows"].sum()),
+                      notes=_notes(unmapped, counts))
+
+
+def _normalise_rows(frame: pd.DataFrame, first_row: int, row_keys) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The row-level part of :func:`normalise`: every rule that looks at one row only.
+
+    Returns the observations before shared keys are resolved (one per loaded row, with
+    ``category_raw`` and ``_key`` from ``row_keys(levels)`` over :data:`_KEY_COLUMNS`), the
+    quarantine, and the unmapped citizenship labels with their row counts (in order of appearance).
+    """
     n = len(frame)
-    row_number = np.arange(raw.first_row, raw.first_row + n)
+    row_number = np.arange(first_row, first_row + n)
     col = {c: _Levels(frame[c]) for c in COLUMNS}
 
     parsed = [_parse_value(v) for v in col["txtVALUE"].values]
@@ -243,10 +269,13 @@ def normalise(raw: Raw) -> Normalised:
     dimension = col["Dimension"].spread(lambda v: DIMENSIONS.get(v))
     questionnaire = col["Category"].spread(np.array([bool(re.match(r"Q\d", v)) for v in col["Category"].values]))
 
-    # country: the published ISO3 code; the name where the code is blank (Sark)
+    # country: the published ISO3 code; the name where the code is blank (Sark). Only those names
+    # are matched, and none longer than a country's name can be: matching names by regex costs
+    # minutes on a damaged file's megabyte-long cell
     by_code = resolve(col["Iso3_code"].values, "iso3").set_index("value")
-    by_name = resolve(col["Country"].values, "name").set_index("value")
     blank = col["Iso3_code"].spread(col["Iso3_code"].values == "")
+    names = [name for name in pd.unique(col["Country"].rows()[blank]) if len(name) <= MAX_NAME_LENGTH]
+    by_name = resolve(names, "name").reindex(columns=["value", "iso3", "status", "note"]).set_index("value")
 
     def country_attr(attr: str) -> np.ndarray:
         from_code = col["Iso3_code"].spread(pd.Series(col["Iso3_code"].values).map(by_code[attr]).to_numpy(object))
@@ -305,25 +334,24 @@ def normalise(raw: Raw) -> Normalised:
         "unit": "count",
         "source_row": row_number[keep],
         "source_rows": 1,
-        "_key": _row_keys([col[c] for c in _KEY_COLUMNS])[keep],
+        "_key": row_keys([col[c] for c in _KEY_COLUMNS])[keep],
     })
-    notes: list[str] = []
-    obs = _categories(obs, notes)
-    obs, key_notes = _shared_keys(obs)
-    notes += key_notes
-    rows_loaded = int(obs["source_rows"].sum())
-    return Normalised(observations=obs.drop(columns=["category_raw", "_key"]), quarantine=quarantine,
-                      rows_read=n, rows_loaded=rows_loaded, notes=notes)
+    obs, unmapped = _categories(obs)
+    return obs, quarantine, unmapped
 
 
-def _categories(obs: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Map citizenship/repatriation free text; other dimensions keep their category."""
+def _categories(obs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Map citizenship/repatriation free text; other dimensions keep their category.
+
+    Returns the frame and the labels left unmapped with their row counts, in order of appearance.
+    """
     from ..harmonise.citizenship import classify
     obs["category"] = obs["category_raw"]
     obs["category_iso3"] = None
     obs["category_class"] = None
     obs["flag"] = None
     free = obs["dimension"].isin(["citizenship", "repatriation"]).to_numpy()
+    unmapped: dict[str, int] = {}
     if free.any():
         raw = obs.loc[free, "category_raw"]
         table = classify(raw.unique()).set_index("value")
@@ -331,26 +359,26 @@ def _categories(obs: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         obs.loc[free, "category"] = raw.map(table["repaired"]).fillna(raw)
         obs.loc[free, "category_iso3"] = raw.map(table["category_iso3"])
         obs.loc[free, "category_class"] = raw.map(table["category_class"])
-        unmapped = raw[obs.loc[free, "category_class"].eq("unmapped")].value_counts()
-        if len(unmapped):
-            listed = ", ".join(f"{label!r} ({count})" for label, count in unmapped.head(8).items())
-            more = f" and {len(unmapped) - 8} more" if len(unmapped) > 8 else ""
-            notes.append(f"{len(unmapped)} citizenship/repatriation labels ({int(unmapped.sum())} rows) are not "
-                         f"mapped to a country or class, never guessed: {listed}{more}; the rows are kept "
-                         "with category_class='unmapped'")
+        counts = raw[obs.loc[free, "category_class"].eq("unmapped")].value_counts(sort=False)
+        unmapped = {str(label): int(count) for label, count in counts.items()}
         obs.loc[free, "flag"] = [
             f"mojibake repaired from: {r}" if m == "repaired" else
             "mojibake: text unrecoverable" if m == "unrecoverable" else None for r, m in zip(raw, moji)]
     obs["status"] = "ok"
-    return obs
+    return obs, unmapped
 
 
-def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Sum sub-forms under one label as intervals; flag every other shared key as a conflict."""
+def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Sum sub-forms under one label as intervals; flag every other shared key as a conflict.
+
+    Every row of a key must be in ``obs``. Returns the frame and the counts the notes report
+    (``summed_rows`` into ``summed_observations``, ``conflict_rows``), which add up across parts
+    of a file that share no key.
+    """
     shared = obs["_key"].duplicated(keep=False).to_numpy()
-    notes = []
+    counts = {"summed_rows": 0, "summed_observations": 0, "conflict_rows": 0}
     if not shared.any():
-        return obs, notes
+        return obs, counts
     size = pd.Series(0, index=obs.index)
     size[shared] = obs.loc[shared, "_key"].map(obs.loc[shared, "_key"].value_counts())
     summable = shared & obs["dimension"].eq("form").to_numpy() & obs["category_raw"].eq(SUMMED_LABEL).to_numpy()
@@ -374,8 +402,84 @@ def _shared_keys(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         summed["status"] = "ok"
         summed["flag"] = [f"summed {k} sub-forms filed under one label" for k in summed["source_rows"]]
         obs = pd.concat([obs[~summable], summed], ignore_index=True)
-        notes.append(f"{int(summable.sum())} rows of '{SUMMED_LABEL}' summed into {len(summed)} observations")
-    if conflict.any():
-        notes.append(f"{int(conflict.sum())} rows share a key with no rule to combine them: kept, "
+        counts.update(summed_rows=int(summable.sum()), summed_observations=len(summed))
+    counts["conflict_rows"] = int(conflict.sum())
+    return obs, counts
+
+
+def _notes(unmapped: dict[str, int], counts: dict[str, int]) -> list[str]:
+    """The file's notes from the unmapped labels and the shared-key counts of all its rows."""
+    notes = []
+    if unmapped:
+        # most rows first; ties in order of appearance, so a file read in chunks gives the same note
+        ranked = pd.Series(unmapped, dtype="int64").sort_values(ascending=False, kind="stable")
+        listed = ", ".join(f"{label!r} ({count})" for label, count in ranked.head(8).items())
+        more = f" and {len(ranked) - 8} more" if len(ranked) > 8 else ""
+        notes.append(f"{len(ranked)} citizenship/repatriation labels ({int(ranked.sum())} rows) are not "
+                     f"mapped to a country or class, never guessed: {listed}{more}; the rows are kept "
+                     "with category_class='unmapped'")
+    if counts["summed_rows"]:
+        notes.append(f"{counts['summed_rows']} rows of '{SUMMED_LABEL}' summed into "
+                     f"{counts['summed_observations']} observations")
+    if counts["conflict_rows"]:
+        notes.append(f"{counts['conflict_rows']} rows share a key with no rule to combine them: kept, "
                      "flagged status='conflict', out of every total")
-    return obs, notes
+    return notes
+
+
+# -- streamed reading (CSV files too large to hold in memory) ---------------------------------
+#: Observation columns staged beside the published ones until shared keys are resolved: the
+#: category as published and the row's key as text (exact, and the same in every chunk).
+STAGING_COLUMNS = {"category_raw": "VARCHAR", "_key": "VARCHAR"}
+
+
+def streams(path: Path) -> bool:
+    """True for a GLOTIP CSV of at least :data:`tiplens.sources._base.STREAM_FROM_BYTES`."""
+    path = Path(path)
+    return path.is_file() and path.stat().st_size >= _base.STREAM_FROM_BYTES and not _is_xlsx(path)
+
+
+def stream(path: Path, chunk_rows: int | None = None) -> Stream:
+    """A GLOTIP CSV read and normalised ``chunk_rows`` rows at a time (see :class:`~._base.Stream`).
+
+    Gives the store what :func:`read` then :func:`normalise` give, in pieces: the row-level rules
+    run per chunk, the shared-key rules (:func:`_shared_keys`) per partition of the staged rows
+    by ``_key``, so no key is split; the notes add up the counts of every chunk and partition.
+    """
+    path = check_file(Path(path))
+    skip, edition = _csv_head(path)
+    unmapped: dict[str, int] = {}
+    counts = {"summed_rows": 0, "summed_observations": 0, "conflict_rows": 0}
+
+    def chunks():
+        first_row = skip + 2  # the header is file row skip + 1
+        for chunk in read_csv_chunks(path, skiprows=skip, fix=_FIX, chunk_rows=chunk_rows):
+            frame = _published_columns(path, chunk, skip, _FIX)
+            if len(frame) == 0:
+                continue
+            obs, quarantine, labels = _normalise_rows(frame, first_row, _key_texts)
+            for label, count in labels.items():
+                unmapped[label] = unmapped.get(label, 0) + count
+            first_row += len(frame)
+            result.rows_read += len(frame)
+            yield obs, quarantine
+        if result.rows_read == 0:
+            raise InputFileError(path, "has a header but no data rows", _FIX)
+
+    def combine(part: pd.DataFrame) -> pd.DataFrame:
+        obs, part_counts = _shared_keys(part)
+        for name, count in part_counts.items():
+            counts[name] += count
+        return obs.drop(columns=list(STAGING_COLUMNS))
+
+    result = Stream(path=path, dataset=DATASET, edition=edition, chunks=chunks(), staging_columns=STAGING_COLUMNS,
+                    partition_by="_key", combine=combine, notes=lambda: _notes(unmapped, counts))
+    return result
+
+
+def _key_texts(levels: list[_Levels]) -> np.ndarray:
+    """One text per row joining its stripped texts in ``levels``: a key that means the same in every chunk."""
+    key = levels[0].rows()
+    for level in levels[1:]:
+        key = key + "\x1f" + level.rows()
+    return key
