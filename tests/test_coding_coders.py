@@ -152,6 +152,25 @@ def test_int8_embeddings_stay_close_to_float32_and_do_not_depend_on_the_batch():
     assert np.sum(alone * fast[:8], axis=1).min() > 0.999
 
 
+def test_idle_share_from_two_readings():
+    from tiplens.review.coders import idle_share
+    # By hand: 300 of 400 jiffies idle between the readings -> 0.75; nothing elapsed -> all idle.
+    assert idle_share((1000, 5000), (1300, 5400)) == 0.75
+    assert idle_share((1000, 5000), (1000, 5000)) == 1.0
+    assert idle_share((1000, 5000), (1000, 5400)) == 0.0
+
+
+def test_idle_cpus_is_between_one_and_the_usable_cpus():
+    from tiplens.review.coders import idle_cpus, usable_cpus
+    assert 1 <= idle_cpus(0.02) <= usable_cpus()
+
+
+def test_embedding_nothing_gives_an_empty_matrix():
+    pytest.importorskip("sentence_transformers", reason="the optional extra tiplens[embeddings] is not installed")
+    from tiplens.review.coders import embed
+    assert embed([]).shape == (0, 384)
+
+
 def test_unknown_precision_is_refused(liberalism):
     with pytest.raises(TiplensError, match="precision 'fp16': choose one of int8, float32"):
         from tiplens.review.coders import load_embedding_model

@@ -16,10 +16,6 @@ import os as _os
 # 1.6 s). Set before numpy loads; a value the user set wins.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     _os.environ.setdefault(_name, "1")
-# The embedding coder gives torch every CPU; OpenMP's default of spinning while it waits made two
-# threads ten times slower than one when another process held a core (13 against 137 sentences
-# per second, measured); waiting passively keeps two threads near one thread's speed there.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__  # noqa: E402
 from .errors import InputFileError, StoreBusyError, TiplensError
