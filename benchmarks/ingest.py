@@ -22,7 +22,6 @@ Last line: ``RESULT {json}`` for ``benchmarks/run_all.py``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -31,9 +30,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import REPO, arguments
 from run_all import figure, result_line
 
-REPO = Path(__file__).resolve().parents[1]
 FILES = {"xlsx": "unodc_glotip/data_glotip_2025-04-14.xlsx", "csv": "unodc_glotip/data_glotip_2025-04-14.csv"}
 TARGETS = {"xlsx": 1.5, "csv": 0.5}
 MEMORY_TARGET_MB = 500
@@ -116,11 +115,7 @@ def streamed_figures(data: Path, sizes: tuple[int, int]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(os.environ.get("TIPLENS_TEST_DATA", REPO.parent / "shared" / "data")))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="One run of each, smaller generated files.")
+    parser = arguments(__doc__, repeat=3, quick="One run of each, smaller generated files.")
     parser.add_argument("--sizes", type=int, nargs=2, default=STREAMED_SIZES_MB, metavar=("SMALL", "LARGE"),
                         help="Sizes in MB of the two generated CSVs for the streamed ingest.")
     args = parser.parse_args()
