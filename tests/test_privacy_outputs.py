@@ -25,10 +25,6 @@ import html
 import io
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,6 +37,7 @@ import pytest
 from ctdc_fixtures import write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from live_server import serving
 from test_disclosure import _attacker_intervals, _records_from_counts, count_matrices
 from typer.testing import CliRunner
 
@@ -442,27 +439,9 @@ def test_report_section_passes_every_check(db, truth, tmp_path):
 # -- the dashboard over real HTTP -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(db, tmp_path_factory):
-    """`tiplens serve` on a free port of 127.0.0.1, in its own process (as in test_web_attacks)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen([str(Path(sys.executable).with_name("tiplens")), "serve", "--db", str(db),
-                                    "--port", str(port)], stdout=handle, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/static/app.js", timeout=1)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"tiplens serve did not start: {log.read_text()}")
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(15)
+    """`tiplens serve` on a free port of 127.0.0.1, in its own process."""
+    with serving(db, tmp_path_factory.mktemp("serve") / "serve.log") as served:
+        yield served["url"]
 
 
 def _chart(text: str, name: str) -> dict:

@@ -19,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -31,6 +30,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from live_server import serving
 
 import tiplens
 from tiplens._api_coding import code as code_documents
@@ -409,27 +409,8 @@ def _raw(port: int, request: bytes, body_chunks=(), timeout: float = 30) -> tupl
 @pytest.fixture(scope="module")
 def live_server(hostile, tmp_path_factory):
     """`tiplens serve` on a free port of 127.0.0.1 (the default host), in its own process."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen([str(Path(sys.executable).with_name("tiplens")), "serve", "--db",
-                                    str(hostile["path"]), "--port", str(port)], stdout=handle,
-                                   stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/static/app.js", timeout=1)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"tiplens serve did not start: {log.read_text()}")
-            time.sleep(0.2)
-    yield {"port": port, "process": process, "log": log}
-    process.terminate()
-    process.wait(15)
+    with serving(hostile["path"], tmp_path_factory.mktemp("serve") / "serve.log") as served:
+        yield served
 
 
 def _rss_mb(pid: int) -> float:
