@@ -42,3 +42,20 @@ def timed(function, repeat: int) -> float:
 def peak_mb() -> float:
     """Peak resident memory of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now, on ``host`` (loopback: benchmarks load no other machine)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def trend_filters(data) -> tuple[list[str], list[dict]]:
+    """The dashboard's /trends filter values for a loaded store (:func:`tiplens.web.data.load`):
+    regions ("" = world) and breakdown choices ({} = none, {"sex": "each"}, {"sex": "Female"}, ...)."""
+    breakdowns = ("sex", "age", "form")
+    regions = [""] + data.regions()
+    splits = [{}] + [{b: "each"} for b in breakdowns] + [{b: c} for b in breakdowns for c in data.categories(b)]
+    return regions, splits

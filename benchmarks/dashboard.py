@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,25 +33,17 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from _common import arguments
+from _common import arguments, free_port, trend_filters
 from run_all import figure, result_line
 
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def combinations(db: Path, seed: int = 0) -> list[str]:
     """Every distinct, valid trends/flows URL for the store's data, shuffled."""
     from tiplens.web.data import load
     data = load(db)
-    regions = [""] + data.regions()
-    splits = [{}] + [{b: "each"} for b in ("sex", "age", "form")] + \
-             [{b: c} for b in ("sex", "age", "form") for c in data.categories(b)]
+    regions, splits = trend_filters(data)
     urls = []
     for indicator, (first, last) in data.years.items():
         windows = [(a, b) for a in range(first, last + 1) for b in range(a + 2, last + 1)]

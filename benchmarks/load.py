@@ -27,7 +27,6 @@ import itertools
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from _common import arguments
+from _common import arguments, free_port, trend_filters
 
 GLOTIP_XLSX = "unodc_glotip/data_glotip_2025-04-14.xlsx"
 HOST = "127.0.0.1"  # never anything else: this script must not load a machine it does not run on
@@ -48,19 +47,11 @@ TARGET_P95_MS = 200.0
 STATIC_URL = "/static/app.js"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def view_urls(db: Path, seed: int = 0) -> list[str]:
     """Distinct valid /trends, /flows and /map URLs for the store's data, shuffled."""
     from tiplens.web.data import load
     data = load(db)
-    regions = [""] + data.regions()
-    splits = [{}] + [{b: "each"} for b in ("sex", "age", "form")] + \
-             [{b: c} for b in ("sex", "age", "form") for c in data.categories(b)]
+    regions, splits = trend_filters(data)
     first = min(a for a, _ in data.years.values())
     last = max(b for _, b in data.years.values())
     windows = [(a, b) for a in range(first, last + 1) for b in range(a + 1, last + 1)]
@@ -207,7 +198,7 @@ def main() -> None:
         tl.ingest([args.data / GLOTIP_XLSX], db=store)
         store.close()
         urls = UrlSource(view_urls(db))
-        port = free_port()
+        port = free_port(HOST)
         log_path = Path(tmp) / "serve.log"
         server = start_server(db, port, log_path)
         base = f"http://{HOST}:{port}"

@@ -161,6 +161,24 @@ def _byte_cases(data: bytes, rng: random.Random):
             yield f"{name}{i}", mutation(data, rng)
 
 
+def _write_cases(folder: Path, mutations, name: str) -> list[tuple[str, Path]]:
+    """Each (label, bytes) of ``mutations`` written to ``folder/<label>_<name>``; returns
+    (``"<label> of <name>"``, path) pairs."""
+    cases = []
+    for label, mutated in mutations:
+        path = folder / f"{label}_{name}"
+        path.write_bytes(mutated)
+        cases.append((f"{label} of {name}", path))
+    return cases
+
+
+def _not_a_file(folder: Path, suffix: str, missing: str) -> list[tuple[str, Path]]:
+    """Two cases every reader must refuse: a folder named like the file, and a file that is not there."""
+    directory = folder / f"a_folder{suffix}"
+    directory.mkdir()
+    return [("a folder", directory), ("missing file", folder / missing)]
+
+
 def _alias_bomb(levels: int = 9, width: int = 9) -> str:
     """A YAML flow mapping whose last anchor ``l{levels-1}`` expands to width**levels strings (billion laughs)."""
     parts = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
@@ -372,17 +390,11 @@ def test_codebooks(store, tmp_path, listener):
                                 store, check(base)) == "loaded"
         # byte damage to every codebook; the structural cases do not depend on the codebook: once
         once = name == "liberalism"
-        for label, mutated in [*_byte_cases(data, rng), *(_codebook_structure_cases(data, rng) if once else [])]:
-            path = tmp_path / f"{label}_{name}.yaml"
-            path.write_bytes(mutated)
-            cases.append((f"{label} of {name}.yaml", path))
-        for label, mutated in [*_byte_cases(qdc, rng), *(_qdc_structure_cases(qdc, canary, listener) if once else [])]:
-            path = tmp_path / f"{label}_{name}.qdc"
-            path.write_bytes(mutated)
-            cases.append((f"{label} of {name}.qdc", path))
-    folder = tmp_path / "a_folder.yaml"
-    folder.mkdir()
-    cases += [("a folder", folder), ("missing file", tmp_path / "missing.qdc")]
+        cases += _write_cases(tmp_path, [*_byte_cases(data, rng),
+                                         *(_codebook_structure_cases(data, rng) if once else [])], f"{name}.yaml")
+        cases += _write_cases(tmp_path, [*_byte_cases(qdc, rng),
+                                         *(_qdc_structure_cases(qdc, canary, listener) if once else [])], f"{name}.qdc")
+    cases += _not_a_file(tmp_path, ".yaml", "missing.qdc")
     wrong_suffix = tmp_path / "codebook.yml"
     wrong_suffix.write_bytes(hostile.utf16(_shipped_codebooks()["realism"], rng))
     cases.append(("utf16 .yml", wrong_suffix))
@@ -495,13 +507,8 @@ def test_knowledge_base_files(store, tmp_path):
             == "loaded"
         data = base.read_bytes()
         stem = base.name.removeprefix("base_")
-        for label, mutated in [*_byte_cases(data, rng), *_kb_structure_cases(data)]:
-            path = tmp_path / f"{label}_{stem}"
-            path.write_bytes(mutated)
-            cases.append((f"{label} of {stem}", path))
-    folder = tmp_path / "a_folder.yaml"
-    folder.mkdir()
-    cases += [("a folder", folder), ("missing file", tmp_path / "missing.yaml")]
+        cases += _write_cases(tmp_path, [*_byte_cases(data, rng), *_kb_structure_cases(data)], stem)
+    cases += _not_a_file(tmp_path, ".yaml", "missing.yaml")
     for label, path in cases:
         outcomes.run(label, path, lambda p=path: tiplens.lens_kb(db=store, extra=[p]))
     # the command line: one line naming the file, exit code 1, never a traceback
@@ -658,15 +665,10 @@ def _bibliographies(store, tmp_path):
         data = base.read_bytes()
         stem = base.name.removeprefix("base_")
         specific = {".bib": _bib_cases, ".ris": _ris_cases, ".csv": _csv_cases}[base.suffix](data, rng)
-        for label, mutated in [*_byte_cases(data, rng), *specific]:
-            path = tmp_path / f"{label}_{stem}"
-            path.write_bytes(mutated)
-            cases.append((f"{label} of {stem}", path))
+        cases += _write_cases(tmp_path, [*_byte_cases(data, rng), *specific], stem)
     pdf = tmp_path / "references.bib"
     pdf.write_bytes(b"%PDF-1.4\n" + bytes(rng.randrange(256) for _ in range(4096)))
-    folder = tmp_path / "a_folder.bib"
-    folder.mkdir()
-    cases += [("a PDF named .bib", pdf), ("a folder", folder), ("missing file", tmp_path / "missing.ris")]
+    cases += [("a PDF named .bib", pdf), *_not_a_file(tmp_path, ".bib", "missing.ris")]
     for label, path in cases:
         run(label, path)
     # a file with several bad ones: the good one is not stored either
@@ -821,9 +823,7 @@ def test_pdfs(store, tmp_path):
         path = tmp_path / f"{label}.pdf"
         path.write_bytes(mutated)
         cases.append((label, path))
-    folder = tmp_path / "a_folder.pdf"
-    folder.mkdir()
-    cases += [("a folder", folder), ("missing file", tmp_path / "missing.pdf")]
+    cases += _not_a_file(tmp_path, ".pdf", "missing.pdf")
     for label, path in cases:
         run(label, path)
     # a good document and a broken one together: neither is stored

@@ -23,6 +23,7 @@ why a code was suggested before accepting or rejecting it.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import re
 import time
@@ -203,6 +204,7 @@ PRECISIONS = ("int8", "float32")
 _MODELS: dict[str, object] = {}
 
 
+@functools.cache  # one class, defined once torch is wanted (torch is an optional extra)
 def _row_int8_linear_class():
     import torch
 
